@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
+import type { Database } from './db/schema.ts';
+import databasePlugin from './plugins/database.ts';
+import errorsPlugin from './plugins/errors.ts';
+import viewsPlugin from './plugins/views.ts';
+import respondentRoutes from './routes/respondent/index.ts';
+import type { Survey } from './survey/definition.ts';
+
+export interface AppOptions {
+  db: Kysely<Database>;
+  config: Config;
+  surveys: Survey[];
+  /** The clock, replaceable in tests (open and close dates, timestamps). */
+  now?: () => Date;
+  /** Fastify's logger option; the default logs as JSON at config.logLevel, with no client details. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Form posts are small: the largest page (About you) is well under 2 KB. */
+export const FORM_BODY_LIMIT = 16 * 1024;
+
+/**
+ * The request log keeps the method, path and status only. Fastify's default
+ * includes the client's IP address and port, and headers may carry a user
+ * agent: neither may be recorded, by our promise of anonymity.
+ */
+export const anonymousSerializers = {
+  req: (request: { method: string; url: string }) => ({ method: request.method, url: request.url.split('?')[0] }),
+  res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
+};
+
+/** Builds the application (the composition root); it never listens: see server.ts. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel, serializers: anonymousSerializers },
+    trustProxy: config.trustProxy,
+    bodyLimit: FORM_BODY_LIMIT,
+    // Our request ids are counters, never derived from the client.
+    requestIdHeader: false,
+  });
+  // Only web forms are accepted: no JSON or text bodies reach the handlers.
+  app.removeAllContentTypeParsers();
+  await app.register(fastifyFormbody, { bodyLimit: FORM_BODY_LIMIT });
+  await app.register(fastifyCookie, { secret: config.cookieSecret });
+  await app.register(databasePlugin, { db: options.db });
+  await app.register(viewsPlugin, { cache: process.env.NODE_ENV !== 'development' });
+  await app.register(errorsPlugin);
+  await app.register(fastifyStatic, {
+    root: join(import.meta.dirname, '../public'),
+    prefix: '/public/',
+    index: false,
+    maxAge: '1h',
+  });
+  await app.register(respondentRoutes, {
+    surveys: options.surveys,
+    now: options.now ?? (() => new Date()),
+    secureCookies: config.publicUrl.startsWith('https:'),
+  });
+  return app;
+}

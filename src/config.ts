@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { sqlitePath } from './db/connect.ts';
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('localhost'),
+  DATABASE_URL: z.string().min(1).default('./data/soundings.sqlite'),
+  PUBLIC_URL: z.url().optional(),
+  COOKIE_SECRET: z.string().min(32, 'COOKIE_SECRET must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  /** The address residents use, without a trailing slash: share links, canonical URLs, Secure cookies. */
+  publicUrl: string;
+  /** Signs the respondent's draft cookie. */
+  cookieSecret: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Behind a reverse proxy that sets X-Forwarded-Proto. */
+  trustProxy: boolean;
+}
+
+/** Reads the environment into a typed config; every setting has a default that runs out of the box. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Configuration is not valid:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    cookieSecret: e.COOKIE_SECRET ?? keptSecret(e.DATABASE_URL),
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+  };
+}
+
+/** A secret generated once and kept beside the database, readable by its owner only. */
+function keptSecret(databaseUrl: string): string {
+  const path = sqlitePath(databaseUrl);
+  const dir = path === ':memory:' ? join(process.cwd(), 'data') : dirname(path);
+  const file = join(dir, 'cookie-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}

@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import fastifyView from '@fastify/view';
+import { Eta } from 'eta';
+import fp from 'fastify-plugin';
+
+export const viewsDir = join(import.meta.dirname, '../../views');
+
+/** Eta templates from views/, escaped by default (`<%= %>`); cached unless in development. */
+export default fp(
+  async (app, opts: { cache: boolean }) => {
+    const eta = new Eta({ views: viewsDir, cache: opts.cache, autoEscape: true, autoTrim: [false, 'nl'] });
+    await app.register(fastifyView, { engine: { eta }, templates: viewsDir, production: opts.cache });
+  },
+  { name: 'views' },
+);

@@ -1,0 +1,85 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, ResponseRow } from '../db/schema.ts';
+import type { Answers } from '../survey/journey.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** A new draft token for the respondent's cookie, and the hash we store. */
+export function newDraftToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashDraftToken(token) };
+}
+
+export function hashDraftToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Timestamps are kept to the minute: enough for analysis, too coarse to single anyone out. */
+export function toMinute(now: Date): string {
+  return `${now.toISOString().slice(0, 16)}:00Z`;
+}
+
+export async function createDraft(
+  db: Db,
+  draft: { survey: string; channel: string; tokenHash: string; now: Date },
+): Promise<string> {
+  const id = randomUUID();
+  const at = toMinute(draft.now);
+  await db
+    .insertInto('responses')
+    .values({
+      id,
+      survey: draft.survey,
+      draft_token_hash: draft.tokenHash,
+      status: 'partial',
+      channel: draft.channel,
+      started_at: at,
+      updated_at: at,
+      submitted_at: null,
+      answers: '{}',
+    })
+    .execute();
+  return id;
+}
+
+export async function findDraft(db: Db, survey: string, tokenHash: string): Promise<ResponseRow | undefined> {
+  return db
+    .selectFrom('responses')
+    .selectAll()
+    .where('survey', '=', survey)
+    .where('draft_token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+export function draftAnswers(row: Pick<ResponseRow, 'answers'>): Answers {
+  const parsed: unknown = JSON.parse(row.answers);
+  return typeof parsed === 'object' && parsed !== null ? (parsed as Answers) : {};
+}
+
+/** Saves a draft's answers (only those on its route); a completed response is never changed. */
+export async function saveDraftAnswers(db: Db, id: string, answers: Answers, now: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('responses')
+    .set({ answers: JSON.stringify(answers), updated_at: toMinute(now) })
+    .where('id', '=', id)
+    .where('status', '=', 'partial')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/**
+ * Turns a draft into a complete response, exactly once: a double click or a
+ * replayed submit finds it complete already and changes nothing.
+ * Returns whether this call completed it.
+ */
+export async function completeDraft(db: Db, id: string, answers: Answers, now: Date): Promise<boolean> {
+  const at = toMinute(now);
+  const result = await db
+    .updateTable('responses')
+    .set({ status: 'complete', submitted_at: at, updated_at: at, answers: JSON.stringify(answers) })
+    .where('id', '=', id)
+    .where('status', '=', 'partial')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -1,0 +1,267 @@
+import { z } from 'zod';
+
+/** The page id that every route ends on once all its pages are answered. */
+export const CHECK_ANSWERS = 'check-answers';
+/** Page ids the respondent routes use for themselves. */
+export const RESERVED_PAGE_IDS = [CHECK_ANSWERS, 'start', 'thank-you', 'resume', 'closed'] as const;
+
+const code = z.string().regex(/^[a-z0-9_]+$/, 'codes are lower case letters, digits and _');
+const questionId = z.string().regex(/^[a-z][a-z0-9_]*$/, 'question ids are lower case letters, digits and _');
+const pageId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'page ids are lower case letters, digits and -');
+const text = z.string().trim().min(1);
+const paragraphs = z.array(text);
+
+const option = z.object({ code, label: text, hint: text.optional() });
+
+export const conditionSchema = z.union([
+  z.strictObject({ question: questionId, equals: code }),
+  z.strictObject({ question: questionId, includes: code }),
+]);
+
+const questionBase = {
+  id: questionId,
+  label: text,
+  hint: text.optional(),
+};
+
+const singleChoice = z.strictObject({
+  ...questionBase,
+  type: z.literal('single'),
+  options: z.array(option).min(1),
+  /** Leave out options already given as the answer to these questions ("categories already chosen"). */
+  excludeAnswersOf: z.array(questionId).optional(),
+});
+
+const multipleChoice = z.strictObject({
+  ...questionBase,
+  type: z.literal('multiple'),
+  options: z.array(option).min(1),
+  max: z.number().int().min(1),
+  /** The thing counted in the "too many ticks" message: "Select up to 3 {noun}". */
+  noun: text.optional(),
+});
+
+const yesNo = z.strictObject({
+  ...questionBase,
+  type: z.literal('yesno'),
+});
+
+const textQuestion = z.strictObject({
+  ...questionBase,
+  type: z.literal('text'),
+  format: z.enum(['postcode']),
+  /** A choice beside the field that is stored as its code instead of a value. */
+  preferNotToSay: option.optional(),
+  paragraphs: paragraphs.optional(),
+});
+
+export const questionSchema = z.discriminatedUnion('type', [singleChoice, multipleChoice, yesNo, textQuestion]);
+
+const routeEntry = z.strictObject({ when: conditionSchema.optional(), goto: pageId });
+
+const pageSchema = z.strictObject({
+  id: pageId,
+  /** The page heading; a page with one question and no title uses the question as its heading. */
+  title: text.optional(),
+  intro: paragraphs.optional(),
+  questions: z.array(questionSchema).min(1),
+  next: z.array(routeEntry).min(1),
+});
+
+const surveyShape = z.strictObject({
+  slug: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  title: text,
+  owner: text,
+  intro: paragraphs,
+  thankYou: paragraphs,
+  /** ISO 8601 instants; the survey accepts answers from opensAt until closesAt. */
+  opensAt: z.iso.datetime({ offset: true }).optional(),
+  closesAt: z.iso.datetime({ offset: true }).optional(),
+  /** Share-link sources (`?src=CODE`); anything else is recorded as `web`. */
+  channels: z.array(option),
+  start: pageId,
+  pages: z.array(pageSchema).min(1),
+});
+type SurveyShape = z.infer<typeof surveyShape>;
+const surveySchema = surveyShape.superRefine(checkStructure);
+
+export type Option = z.infer<typeof option>;
+export type Condition = z.infer<typeof conditionSchema>;
+export type Question = z.infer<typeof questionSchema>;
+export type Page = z.infer<typeof pageSchema>;
+export type RouteEntry = z.infer<typeof routeEntry>;
+export type SurveyInput = z.input<typeof surveySchema>;
+
+export interface Survey extends SurveyShape {
+  /** Pages by id. */
+  readonly pageById: ReadonlyMap<string, Page>;
+  /** Every question id in codebook order (order of first appearance). */
+  readonly questionIds: readonly string[];
+  /** Every question by id; a question id used on several pages maps to each of them. */
+  readonly questionsById: ReadonlyMap<string, readonly Question[]>;
+  /** The pages that can follow each page on some route (not the page itself). */
+  readonly reachableFrom: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+const YES_NO: Option[] = [
+  { code: 'yes', label: 'Yes' },
+  { code: 'no', label: 'No' },
+];
+
+/** The options a question offers before any are left out. */
+export function optionsOf(question: Question): Option[] {
+  switch (question.type) {
+    case 'single':
+    case 'multiple':
+      return question.options;
+    case 'yesno':
+      return YES_NO;
+    case 'text':
+      return question.preferNotToSay ? [question.preferNotToSay] : [];
+  }
+}
+
+/** Raised when a survey definition cannot be served; lists every problem found. */
+export class DefinitionError extends Error {
+  constructor(
+    readonly slug: string,
+    readonly problems: string[],
+  ) {
+    super(`Survey definition "${slug}" is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'DefinitionError';
+  }
+}
+
+/** Validates a survey definition and indexes it; throws DefinitionError listing every problem. */
+export function defineSurvey(input: unknown): Survey {
+  const parsed = surveySchema.safeParse(input);
+  if (!parsed.success) {
+    const slug =
+      typeof input === 'object' && input !== null && typeof (input as { slug?: unknown }).slug === 'string'
+        ? (input as { slug: string }).slug
+        : '(no slug)';
+    throw new DefinitionError(
+      slug,
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(survey)'}: ${issue.message}`),
+    );
+  }
+  const survey = parsed.data;
+  const pageById = new Map(survey.pages.map((page) => [page.id, page]));
+  const questionsById = new Map<string, Question[]>();
+  for (const page of survey.pages) {
+    for (const question of page.questions) {
+      const list = questionsById.get(question.id) ?? [];
+      list.push(question);
+      questionsById.set(question.id, list);
+    }
+  }
+  const reachableFrom = new Map<string, Set<string>>();
+  const reach = (id: string): Set<string> => {
+    const known = reachableFrom.get(id);
+    if (known) return known;
+    const found = new Set<string>();
+    for (const { goto } of pageById.get(id)?.next ?? []) {
+      if (goto === CHECK_ANSWERS) continue;
+      found.add(goto);
+      for (const later of reach(goto)) found.add(later);
+    }
+    reachableFrom.set(id, found);
+    return found;
+  };
+  for (const page of survey.pages) reach(page.id);
+  return Object.freeze({ ...survey, pageById, questionIds: [...questionsById.keys()], questionsById, reachableFrom });
+}
+
+/** Routing checks that zod's shape checks cannot express: targets, cycles, reachability, question reuse. */
+function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
+  const problem = (message: string, path: (string | number)[] = []) => ctx.addIssue({ code: 'custom', message, path });
+  const pages = new Map<string, Page>();
+  survey.pages.forEach((page, i) => {
+    if (pages.has(page.id)) problem(`duplicate page id "${page.id}"`, ['pages', i, 'id']);
+    if ((RESERVED_PAGE_IDS as readonly string[]).includes(page.id))
+      problem(`page id "${page.id}" is reserved`, ['pages', i, 'id']);
+    pages.set(page.id, page);
+  });
+  if (!pages.has(survey.start)) problem(`start page "${survey.start}" does not exist`, ['start']);
+  if (survey.opensAt && survey.closesAt && Date.parse(survey.opensAt) >= Date.parse(survey.closesAt))
+    problem('closesAt must be after opensAt', ['closesAt']);
+
+  const codesOf = new Map<string, Set<string>>();
+  for (const page of survey.pages) {
+    for (const question of page.questions) {
+      const codes = codesOf.get(question.id) ?? new Set<string>();
+      for (const o of optionsOf(question)) codes.add(o.code);
+      codesOf.set(question.id, codes);
+    }
+  }
+
+  survey.pages.forEach((page, i) => {
+    const seen = new Set<string>();
+    page.questions.forEach((question, j) => {
+      const at = ['pages', i, 'questions', j];
+      if (seen.has(question.id)) problem(`question "${question.id}" appears twice on page "${page.id}"`, at);
+      seen.add(question.id);
+      const codes = optionsOf(question).map((o) => o.code);
+      const dup = codes.find((c, k) => codes.indexOf(c) !== k);
+      if (dup) problem(`option code "${dup}" appears twice in question "${question.id}"`, at);
+      if (question.type === 'multiple' && question.max > question.options.length)
+        problem(
+          `question "${question.id}" allows ${question.max} ticks but has ${question.options.length} options`,
+          at,
+        );
+      if (question.type === 'single')
+        for (const other of question.excludeAnswersOf ?? [])
+          if (!codesOf.has(other))
+            problem(`question "${question.id}" leaves out answers of unknown question "${other}"`, at);
+    });
+    page.next.forEach((entry, k) => {
+      const at = ['pages', i, 'next', k];
+      if (entry.goto !== CHECK_ANSWERS && !pages.has(entry.goto))
+        problem(`page "${page.id}" routes to unknown page "${entry.goto}"`, at);
+      if (entry.when) {
+        const value = 'equals' in entry.when ? entry.when.equals : entry.when.includes;
+        const codes = codesOf.get(entry.when.question);
+        if (!codes) problem(`page "${page.id}" routes on unknown question "${entry.when.question}"`, at);
+        else if (!codes.has(value))
+          problem(
+            `page "${page.id}" routes on "${entry.when.question}" = "${value}", which is not one of its codes`,
+            at,
+          );
+      }
+    });
+    const last = page.next[page.next.length - 1];
+    if (last?.when) problem(`page "${page.id}" needs a last route without "when" (the default)`, ['pages', i, 'next']);
+  });
+  if (!pages.has(survey.start)) return;
+
+  // Depth-first walk from the start: finds cycles and unreachable pages, and the
+  // questions that lie ahead of each page, so a question asked twice on one route is caught.
+  const state = new Map<string, 'active' | 'done'>();
+  const ahead = new Map<string, Set<string>>();
+  const visit = (id: string): Set<string> => {
+    const page = pages.get(id);
+    if (!page) return new Set();
+    if (state.get(id) === 'done') return ahead.get(id) ?? new Set();
+    if (state.get(id) === 'active') {
+      problem(`routing has a cycle through page "${id}"`, ['pages']);
+      return new Set();
+    }
+    state.set(id, 'active');
+    const later = new Set<string>();
+    for (const entry of page.next) {
+      if (entry.goto === CHECK_ANSWERS) continue;
+      for (const q of visit(entry.goto)) later.add(q);
+    }
+    for (const question of page.questions) {
+      if (later.has(question.id))
+        problem(`question "${question.id}" on page "${id}" can be asked again later on the same route`, ['pages']);
+    }
+    for (const question of page.questions) later.add(question.id);
+    state.set(id, 'done');
+    ahead.set(id, later);
+    return later;
+  };
+  visit(survey.start);
+  for (const page of survey.pages)
+    if (!state.has(page.id)) problem(`page "${page.id}" cannot be reached from the start`, ['pages']);
+}

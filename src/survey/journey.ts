@@ -1,0 +1,129 @@
+import {
+  CHECK_ANSWERS,
+  type Condition,
+  type Option,
+  optionsOf,
+  type Page,
+  type Question,
+  type Survey,
+} from './definition.ts';
+import { isStoredText } from './formats.ts';
+
+/** One question's answer: a code, several codes, or a stored text value. */
+export type Value = string | string[];
+/** One page's answers by question id; a question left blank is absent. */
+export type PageAnswers = Record<string, Value>;
+/** A draft's answers by page id; a page that was submitted blank is present and empty. */
+export type Answers = Record<string, PageAnswers>;
+/** Answers flattened by question id, as in the response record. */
+export type Values = Record<string, Value>;
+
+export interface Journey {
+  /** Pages on the respondent's route, in order: every submitted page, then the one to answer next (if any). */
+  route: Page[];
+  /** The page to show next: the first on the route not yet submitted, or check-answers. */
+  next: string;
+  /** Every page on the route has been submitted. */
+  complete: boolean;
+  /** The submitted answers that are on the route and still valid; nothing else is kept. */
+  answers: Answers;
+  /** The same answers by question id. */
+  values: Values;
+  /**
+   * What a draft keeps: the route's answers, plus answers to pages that can
+   * still follow the page to answer next (About you, after a change to the
+   * first concern). Answers to branches no longer taken are dropped.
+   */
+  kept: Answers;
+}
+
+/** Options a question offers given the answers so far (categories already chosen are left out). */
+export function availableOptions(question: Question, values: Values): Option[] {
+  const options = optionsOf(question);
+  if (question.type !== 'single' || !question.excludeAnswersOf) return options;
+  const taken = new Set(question.excludeAnswersOf.map((id) => values[id]).filter((v) => typeof v === 'string'));
+  return options.filter((o) => !taken.has(o.code));
+}
+
+export function matches(condition: Condition, values: Values): boolean {
+  const value = values[condition.question];
+  if ('equals' in condition) return value === condition.equals;
+  return Array.isArray(value) && value.includes(condition.includes);
+}
+
+/** Where a page leads, first match wins; the definition guarantees a default. */
+export function nextPageId(page: Page, values: Values): string {
+  for (const entry of page.next) if (!entry.when || matches(entry.when, values)) return entry.goto;
+  throw new Error(`page "${page.id}" has no default route`);
+}
+
+/** A stored answer is still valid when every code is one the question offers now. */
+function stillValid(question: Question, value: Value, values: Values): boolean {
+  const codes = new Set(availableOptions(question, values).map((o) => o.code));
+  switch (question.type) {
+    case 'single':
+    case 'yesno':
+      return typeof value === 'string' && codes.has(value);
+    case 'multiple':
+      return (
+        Array.isArray(value) &&
+        value.length > 0 &&
+        value.length <= question.max &&
+        new Set(value).size === value.length &&
+        value.every((c) => codes.has(c))
+      );
+    case 'text':
+      return typeof value === 'string' && (codes.has(value) || isStoredText(question.format, value));
+  }
+}
+
+/**
+ * Walks the survey from its start through the submitted pages and returns the
+ * respondent's route. It stops at the first page not yet submitted, or whose
+ * stored answers no longer apply (an option since left out): that page is
+ * asked again. Answers off the route are dropped.
+ */
+export function journey(survey: Survey, submitted: Answers): Journey {
+  const route: Page[] = [];
+  const answers: Answers = {};
+  const values: Values = {};
+  let id = survey.start;
+  while (id !== CHECK_ANSWERS) {
+    const page = survey.pageById.get(id);
+    if (!page) throw new Error(`unknown page "${id}"`);
+    route.push(page);
+    const given = validAnswers(page, submitted, values);
+    if (!given) {
+      const kept: Answers = { ...answers };
+      for (const later of survey.reachableFrom.get(id) ?? []) {
+        const pending = validAnswers(survey.pageById.get(later) as Page, submitted, values);
+        if (pending) kept[later] = pending;
+      }
+      return { route, next: id, complete: false, answers, values, kept };
+    }
+    answers[id] = given;
+    Object.assign(values, given);
+    id = nextPageId(page, values);
+  }
+  return { route, next: CHECK_ANSWERS, complete: true, answers, values, kept: answers };
+}
+
+/** A submitted page's answers, tidied, or null if it was not submitted or an answer no longer applies. */
+function validAnswers(page: Page, submitted: Answers, values: Values): PageAnswers | null {
+  const given = Object.hasOwn(submitted, page.id) ? submitted[page.id] : undefined;
+  if (typeof given !== 'object' || given === null) return null;
+  const tidy: PageAnswers = {};
+  for (const q of page.questions) {
+    if (!Object.hasOwn(given, q.id)) continue;
+    const value = given[q.id] as Value;
+    if (!stillValid(q, value, values)) return null;
+    tidy[q.id] = q.type === 'multiple' ? inCodebookOrder(q, value as string[]) : value;
+  }
+  return tidy;
+}
+
+function inCodebookOrder(question: Question, codes: string[]): string[] {
+  return optionsOf(question)
+    .map((o) => o.code)
+    .filter((c) => codes.includes(c));
+}
