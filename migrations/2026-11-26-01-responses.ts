@@ -16,8 +16,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('answers', 'text', (col) => col.notNull())
     .execute();
   await db.schema.createIndex('responses_survey_status').on('responses').columns(['survey', 'status']).execute();
+  await db.schema
+    .createTable('response_values')
+    .addColumn('response_id', 'varchar(64)', (col) => col.notNull().references('responses.id').onDelete('cascade'))
+    .addColumn('question_id', 'varchar(64)', (col) => col.notNull())
+    .addColumn('value', 'varchar(64)', (col) => col.notNull())
+    .addPrimaryKeyConstraint('response_values_pk', ['response_id', 'question_id', 'value'])
+    .execute();
+  await db.schema
+    .createIndex('response_values_question')
+    .on('response_values')
+    .columns(['question_id', 'value'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('response_values').execute();
   await db.schema.dropTable('responses').execute();
 }

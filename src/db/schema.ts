@@ -17,8 +17,19 @@ export interface ResponsesTable {
   answers: string;
 }
 
+/**
+ * The answers on a response's route, one row per code (a multi-choice answer
+ * has a row per ticked box): what the analysis counts with plain GROUP BYs.
+ */
+export interface ResponseValuesTable {
+  response_id: string;
+  question_id: string;
+  value: string;
+}
+
 export interface Database {
   responses: ResponsesTable;
+  response_values: ResponseValuesTable;
 }
 
 export type ResponseRow = Selectable<ResponsesTable>;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, ResponseRow } from '../db/schema.ts';
-import type { Answers } from '../survey/journey.ts';
+import type { Answers, Values } from '../survey/journey.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -57,15 +57,36 @@ export function draftAnswers(row: Pick<ResponseRow, 'answers'>): Answers {
   return typeof parsed === 'object' && parsed !== null ? (parsed as Answers) : {};
 }
 
-/** Saves a draft's answers (only those on its route); a completed response is never changed. */
-export async function saveDraftAnswers(db: Db, id: string, answers: Answers, now: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('responses')
-    .set({ answers: JSON.stringify(answers), updated_at: toMinute(now) })
-    .where('id', '=', id)
-    .where('status', '=', 'partial')
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+/** What a draft keeps (see Journey.kept) and the values on its route (Journey.values). */
+export interface DraftState {
+  kept: Answers;
+  values: Values;
+}
+
+/**
+ * Saves a draft's answers and the values on its route, in one transaction; a
+ * completed response is never changed. Returns whether the draft was saved.
+ */
+export async function saveDraftAnswers(db: Kysely<Database>, id: string, state: DraftState, now: Date) {
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('responses')
+      .set({ answers: JSON.stringify(state.kept), updated_at: toMinute(now) })
+      .where('id', '=', id)
+      .where('status', '=', 'partial')
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return false;
+    await replaceValues(trx, id, state.values);
+    return true;
+  });
+}
+
+async function replaceValues(trx: Transaction<Database>, id: string, values: Values) {
+  await trx.deleteFrom('response_values').where('response_id', '=', id).execute();
+  const rows = Object.entries(values).flatMap(([question_id, value]) =>
+    (Array.isArray(value) ? value : [value]).map((v) => ({ response_id: id, question_id, value: v })),
+  );
+  if (rows.length) await trx.insertInto('response_values').values(rows).execute();
 }
 
 /**
@@ -73,13 +94,22 @@ export async function saveDraftAnswers(db: Db, id: string, answers: Answers, now
  * replayed submit finds it complete already and changes nothing.
  * Returns whether this call completed it.
  */
-export async function completeDraft(db: Db, id: string, answers: Answers, now: Date): Promise<boolean> {
+export async function completeDraft(
+  db: Kysely<Database>,
+  id: string,
+  route: { answers: Answers; values: Values },
+  now: Date,
+): Promise<boolean> {
   const at = toMinute(now);
-  const result = await db
-    .updateTable('responses')
-    .set({ status: 'complete', submitted_at: at, updated_at: at, answers: JSON.stringify(answers) })
-    .where('id', '=', id)
-    .where('status', '=', 'partial')
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('responses')
+      .set({ status: 'complete', submitted_at: at, updated_at: at, answers: JSON.stringify(route.answers) })
+      .where('id', '=', id)
+      .where('status', '=', 'partial')
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return false;
+    await replaceValues(trx, id, route.values);
+    return true;
+  });
 }

@@ -178,7 +178,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     if (!found) return reply;
     const { survey, draft, j } = found;
     if (!j.complete) return reply.redirect(pageUrl(survey, j.next), 303);
-    await completeDraft(app.db, draft.id, j.answers, opts.now());
+    await completeDraft(app.db, draft.id, j, opts.now());
     return reply.redirect(pageUrl(survey, 'thank-you'), 303);
   });
 
@@ -240,7 +240,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       return renderPage(reply, survey, j, page, parsed.form, parsed.errors, returnToCheck, 422);
     }
     const after = journey(survey, { ...j.kept, [page.id]: parsed.answers });
-    await saveDraftAnswers(app.db, draft.id, after.kept, opts.now());
+    await saveDraftAnswers(app.db, draft.id, after, opts.now());
     const at = after.route.findIndex((p) => p.id === page.id);
     const next = returnToCheck ? after.next : (after.route[at + 1]?.id ?? after.next);
     return reply.redirect(pageUrl(survey, next), 303);
