@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
@@ -18,8 +18,8 @@ export interface AppOptions {
   surveys: Survey[];
   /** The clock, replaceable in tests (open and close dates, timestamps). */
   now?: () => Date;
-  /** Fastify's logger option; the default logs as JSON at config.logLevel, with no client details. */
-  logger?: FastifyServerOptions['logger'];
+  /** Where the JSON log goes (standard output by default); tests read it to check what is logged. */
+  logStream?: { write(line: string): void };
 }
 
 /** Form posts are small: the largest page (About you) is well under 2 KB. */
@@ -39,7 +39,12 @@ export const anonymousSerializers = {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel, serializers: anonymousSerializers },
+    logger: {
+      level: config.logLevel,
+      serializers: anonymousSerializers,
+      base: { pid: process.pid },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     trustProxy: config.trustProxy,
     bodyLimit: FORM_BODY_LIMIT,
     // Our request ids are counters, never derived from the client.

@@ -40,7 +40,7 @@ export interface TestApp {
 
 /** Builds the app on a fresh SQLite database in a temporary folder. */
 export async function makeApp(
-  options: { surveys?: Survey[]; now?: () => Date; config?: Partial<Config>; logger?: unknown } = {},
+  options: { surveys?: Survey[]; now?: () => Date; config?: Partial<Config>; logStream?: { write(line: string): void } } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'soundings-test-'));
   const databaseUrl = join(dir, 'test.sqlite');
@@ -50,7 +50,7 @@ export async function makeApp(
     config: testConfig({ databaseUrl, ...options.config }),
     surveys: options.surveys ?? [cspSurvey()],
     ...(options.now ? { now: options.now } : {}),
-    ...(options.logger ? { logger: options.logger as never } : {}),
+    ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   return {
     app,

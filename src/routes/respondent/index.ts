@@ -187,7 +187,8 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     if (!survey) return reply;
     noStore(reply);
     const draft = await currentDraft(request, survey);
-    if (draft?.status !== 'complete') return reply.redirect(base(survey), 303);
+    if (!draft) return reply.redirect(base(survey), 303);
+    if (draft.status === 'partial') return reply.redirect(pageUrl(survey, journey(survey, draftAnswers(draft)).next), 303);
     return reply.view('pages/thank-you.eta', { title: 'Thank you', survey });
   });
 

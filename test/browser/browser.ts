@@ -1,0 +1,119 @@
+// Shared set-up for the browser tests: Debian's Chromium driven by
+// playwright-core, the app listening on a free port on a fresh database, and
+// the checks every page of a journey gets (axe-core, no sideways scrolling).
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { makeApp, type TestApp } from '../helpers.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+/** Debian's Chromium; CI installs it with `apt-get install chromium`. Never `npx playwright install`. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Where screenshots go (gitignored). */
+export const ARTIFACTS_DIR = join(root, 'test-artifacts');
+
+export const PHONE = { width: 360, height: 740 };
+export const DESKTOP = { width: 1280, height: 900 };
+
+/** Launches Chromium once per test file; fails (never skips) when it is not installed. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM_PATH}, so the browser tests cannot run. ` +
+        'Install it with `apt-get install chromium` (or set CHROMIUM_PATH); do not use `npx playwright install`.',
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+export interface Server extends TestApp {
+  /** http://127.0.0.1:PORT */
+  origin: string;
+}
+
+/** Builds the app on a fresh SQLite database and listens on a free local port. */
+export async function startServer(): Promise<Server> {
+  assertCssBuilt();
+  const test = await makeApp();
+  await test.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = test.app.server.address() as AddressInfo;
+  return { ...test, origin: `http://127.0.0.1:${port}` };
+}
+
+/** Layout checks are meaningless against missing or stale CSS: say so instead of failing obscurely. */
+function assertCssBuilt() {
+  const css = join(root, 'public/build/app.css');
+  const scss = join(root, 'public/scss/app.scss');
+  if (!existsSync(css) || statSync(css).mtimeMs < statSync(scss).mtimeMs) {
+    throw new Error('public/build/app.css is missing or older than public/scss/app.scss: run `npm run -s build:css`.');
+  }
+}
+
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+interface AxeResult {
+  id: string;
+  impact: string | null;
+  help: string;
+  helpUrl: string;
+  nodes: { target: unknown[]; failureSummary?: string }[];
+}
+
+/**
+ * Runs axe-core on the page (JavaScript must be enabled in its context) and
+ * returns every violation as a readable line, serious and critical ones first
+ * with `blocking` set.
+ */
+export async function axe(page: Page, label: string): Promise<{ blocking: string[]; other: string[] }> {
+  await page.addScriptTag({ path: AXE_PATH });
+  const violations = await page.evaluate(async (tags) => {
+    const run = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeResult[] }> } })
+      .axe.run;
+    const results = await run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    return results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      helpUrl: v.helpUrl,
+      nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
+    }));
+  }, AXE_TAGS);
+  const describe = (v: AxeResult) =>
+    `${label} (${page.url()}): [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n` +
+    v.nodes.map((n) => `    at ${JSON.stringify(n.target)}: ${(n.failureSummary ?? '').replace(/\n/g, ' ')}`).join('\n');
+  const isBlocking = (v: AxeResult) => v.impact === 'serious' || v.impact === 'critical';
+  return {
+    blocking: violations.filter(isBlocking).map(describe),
+    other: violations.filter((v) => !isBlocking(v)).map(describe),
+  };
+}
+
+/** How far the page is wider than the viewport (0 when there is no sideways scrolling). */
+export async function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/** A full-page screenshot in test-artifacts/, for a person to look at. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeApp, Respondent, type TestApp } from '../helpers.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '../..');
+
+async function cli(args: string[], databaseUrl: string) {
+  try {
+    const { stdout, stderr } = await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/cli.ts'), ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const HEADER =
+  'response_id,status,channel,started_at,submitted_at,area,concern_1,concern_1_top3,concern_1_victim,concern_1_reported,concern_2,concern_2_top3,concern_2_victim,concern_2_reported,concern_3,concern_3_top3,concern_3_victim,concern_3_reported,gender,age,ethnicity,disability,postcode';
+
+let t: TestApp;
+let databaseUrl: string;
+beforeAll(async () => {
+  t = await makeApp();
+  databaseUrl = join(t.dir, 'test.sqlite');
+  const done = new Respondent(t.app);
+  await done.start('instagram');
+  await done.answer('area', { area: 'dartford' });
+  await done.answer('concern-1', { concern_1: 'town_centre' });
+  await done.answer('concern-1-town-centre', {
+    concern_1_top3: ['groups_gathering', 'public_place_violence'],
+    concern_1_victim: 'yes',
+  });
+  await done.answer('concern-1-town-centre-reported', { concern_1_reported: 'yes' });
+  for (const page of ['concern-2', 'concern-3']) await done.answer(page);
+  await done.answer('about-you', { age: '65_plus', ethnicity: 'prefer_not_to_say' });
+  await done.answer('postcode', { postcode: 'DA11 0BB' });
+  await done.post('check-answers');
+  const partial = new Respondent(t.app);
+  await partial.start();
+  await partial.answer('area', { area: 'gravesham' });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('cli export', () => {
+  it('writes the response record as CSV: header, column order and codes', async () => {
+    const { code, stdout } = await cli(['export', '--survey', 'csp-2019', '--status', 'complete'], databaseUrl);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toBe(HEADER);
+    const rows = parse(stdout, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(1);
+    const row = rows[0]!;
+    expect(row.status).toBe('complete');
+    expect(row.channel).toBe('instagram');
+    expect(row.response_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(row.concern_1).toBe('town_centre');
+    // Codebook order, not the order ticked.
+    expect(row.concern_1_top3).toBe('public_place_violence;groups_gathering');
+    expect(row.concern_1_reported).toBe('yes');
+    expect(row.concern_2).toBe('');
+    expect(row.age).toBe('65_plus');
+    expect(row.gender).toBe('');
+    expect(row.postcode).toBe('DA11 0');
+  });
+
+  it('filters by status, all by default', async () => {
+    const partial = await cli(['export', '--survey', 'csp-2019', '--status', 'partial'], databaseUrl);
+    const rows = parse(partial.stdout, { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => [r.status, r.area, r.submitted_at])).toEqual([['partial', 'gravesham', '']]);
+    const all = await cli(['export', '--survey', 'csp-2019'], databaseUrl);
+    expect((parse(all.stdout, { columns: true }) as unknown[]).length).toBe(2);
+  });
+
+  it('creates and migrates a fresh database file, giving just the header', async () => {
+    const fresh = join(t.dir, 'fresh', 'new.sqlite');
+    const { code, stdout } = await cli(['export', '--survey', 'csp-2019'], fresh);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(HEADER);
+    expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('explains a wrong survey, status or command with exit code 2', async () => {
+    for (const args of [
+      ['export', '--survey', 'nope'],
+      ['export', '--survey', 'csp-2019', '--status', 'done'],
+      ['export'],
+      ['frobnicate'],
+      ['export', '--surve', 'x'],
+    ]) {
+      const { code, stderr } = await cli(args, databaseUrl);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toMatch(/soundings: .+\n\nUsage:/);
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FORM, form, makeApp, type TestApp } from '../helpers.ts';
+
+const ADDRESS = '203.0.113.77';
+const AGENT = 'Mozilla/5.0 (PrivacyProbe; unique-agent-7f3c9)';
+const FULL_POSTCODE = 'DA12 1AU';
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+describe('anonymity', () => {
+  it('keeps no client address, user agent or full postcode in the log or the database', async () => {
+    const log: string[] = [];
+    t = await makeApp({ config: { logLevel: 'trace' }, logStream: { write: (line) => log.push(line) } });
+    const headers = { 'user-agent': AGENT, 'x-forwarded-for': ADDRESS, ...FORM };
+    const send = (method: 'GET' | 'POST', url: string, fields: Record<string, string> = {}, cookie = '') =>
+      t!.app.inject({
+        method,
+        url,
+        remoteAddress: ADDRESS,
+        headers: { ...headers, ...(cookie ? { cookie } : {}) },
+        ...(method === 'POST' ? { payload: form(fields) } : {}),
+      });
+
+    const started = await send('POST', '/s/csp-2019/start', { src: 'facebook' });
+    const cookie = String(started.headers['set-cookie']).split(';')[0] as string;
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you'])
+      await send('POST', `/s/csp-2019/${page}`, {}, cookie);
+    await send('POST', '/s/csp-2019/postcode', { postcode: 'NOT VALID' }, cookie);
+    await send('POST', '/s/csp-2019/postcode', { postcode: FULL_POSTCODE }, cookie);
+    const done = await send('POST', '/s/csp-2019/check-answers', {}, cookie);
+    expect(done.headers.location).toBe('/s/csp-2019/thank-you');
+    await send('GET', '/s/nowhere?x=1', {}, cookie);
+
+    expect(log.length).toBeGreaterThan(10);
+    const text = log.join('');
+    expect(text).toContain('"url":"/s/csp-2019/postcode"');
+    for (const secret of [ADDRESS, AGENT, 'unique-agent', FULL_POSTCODE, '1AU', cookie.split('=')[1] as string])
+      expect(text, secret).not.toContain(secret);
+    expect(text).not.toMatch(/remoteAddress|remotePort|user-agent|hostname/i);
+
+    await t.app.close();
+    const files = readdirSync(t.dir).filter((f) => f.startsWith('test.sqlite'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const bytes = readFileSync(join(t.dir, file)).toString('latin1');
+      for (const secret of [ADDRESS, AGENT, FULL_POSTCODE, '1AU']) expect(bytes, `${file}: ${secret}`).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,500 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cspSurvey, FORM, makeApp, Respondent, type TestApp } from '../helpers.ts';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await makeApp();
+});
+afterEach(async () => {
+  await t.close();
+});
+
+/** Everything stored, to show that a refused request changed nothing. */
+async function snapshot() {
+  const responses = await t.db.selectFrom('responses').selectAll().orderBy('id').execute();
+  const values = await t.db.selectFrom('response_values').selectAll().orderBy('response_id').execute();
+  return { responses, values };
+}
+
+async function valuesOf(responseId: string) {
+  const rows = await t.db
+    .selectFrom('response_values')
+    .select(['question_id', 'value'])
+    .where('response_id', '=', responseId)
+    .execute();
+  const out: Record<string, string[]> = {};
+  for (const r of rows) (out[r.question_id] ??= []).push(r.value);
+  for (const list of Object.values(out)) list.sort();
+  return out;
+}
+
+async function onlyResponse() {
+  const rows = await t.db.selectFrom('responses').selectAll().execute();
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+describe('a whole journey', () => {
+  it('follows the branches chosen and stores exactly the answers on the route', async () => {
+    const r = new Respondent(t.app);
+    const start = await r.start('facebook');
+    expect(start.statusCode).toBe(303);
+    expect(start.headers.location).toBe('/s/csp-2019/area');
+    expect(String(start.headers['set-cookie'])).toMatch(/HttpOnly/);
+    expect(String(start.headers['set-cookie'])).toMatch(/SameSite=Lax/);
+
+    expect(await r.answer('area', { area: 'gravesham' })).toBe('concern-1');
+    expect(await r.answer('concern-1', { concern_1: 'asb' })).toBe('concern-1-asb');
+    expect(
+      await r.answer('concern-1-asb', {
+        concern_1_top3: ['noisy_rowdy', 'fly_tipping', 'drugs'],
+        concern_1_victim: 'yes',
+      }),
+    ).toBe('concern-1-asb-reported');
+    expect(await r.answer('concern-1-asb-reported', { concern_1_reported: 'no' })).toBe('concern-2');
+    expect(await r.answer('concern-2', { concern_2: 'town_centre' })).toBe('concern-2-town-centre');
+    expect(
+      await r.answer('concern-2-town-centre', { concern_2_top3: ['robbery'], concern_2_victim: 'no' }),
+    ).toBe('concern-3');
+    expect(await r.answer('concern-3', { concern_3: 'substance' })).toBe('concern-3-substance');
+    expect(await r.answer('concern-3-substance', { concern_3_top3: ['cannabis', 'drug_dealing'] })).toBe('about-you');
+    expect(
+      await r.answer('about-you', { gender: 'female', age: '45_54', ethnicity: 'white_british', disability: 'no' }),
+    ).toBe('postcode');
+    expect(await r.answer('postcode', { postcode: 'da12 1au' })).toBe('check-answers');
+
+    const check = await r.get('check-answers');
+    expect(check.statusCode).toBe(200);
+    expect(check.body).toContain('Check your answers');
+    expect(check.body).toContain('Noisy/rowdy behaviour');
+    expect(check.body).toContain('DA12 1');
+    expect(check.body).not.toContain('DA12 1AU');
+    expect(check.body).toContain('/s/csp-2019/concern-1?return=check-answers');
+
+    const sent = await r.post('check-answers');
+    expect(sent.statusCode).toBe(303);
+    expect(sent.headers.location).toBe('/s/csp-2019/thank-you');
+    const thanks = await r.get('thank-you');
+    expect(thanks.statusCode).toBe(200);
+    expect(thanks.body).toContain('Thank you for taking the time to complete this survey.');
+
+    const row = await onlyResponse();
+    expect(row.status).toBe('complete');
+    expect(row.channel).toBe('facebook');
+    expect(row.submitted_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
+    expect(await valuesOf(row.id)).toEqual({
+      area: ['gravesham'],
+      concern_1: ['asb'],
+      concern_1_top3: ['drugs', 'fly_tipping', 'noisy_rowdy'],
+      concern_1_victim: ['yes'],
+      concern_1_reported: ['no'],
+      concern_2: ['town_centre'],
+      concern_2_top3: ['robbery'],
+      concern_2_victim: ['no'],
+      concern_3: ['substance'],
+      concern_3_top3: ['cannabis', 'drug_dealing'],
+      gender: ['female'],
+      age: ['45_54'],
+      ethnicity: ['white_british'],
+      disability: ['no'],
+      postcode: ['DA12 1'],
+    });
+  });
+
+  it('lets every question be left blank, and shows "Not answered" for each', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    expect(await r.answer('area')).toBe('concern-1');
+    expect(await r.answer('concern-1')).toBe('concern-2');
+    expect(await r.answer('concern-2')).toBe('concern-3');
+    expect(await r.answer('concern-3')).toBe('about-you');
+    expect(await r.answer('about-you')).toBe('postcode');
+    expect(await r.answer('postcode')).toBe('check-answers');
+    const check = await r.get('check-answers');
+    // area, three concerns, four About you questions, postcode: nine rows, none answered.
+    expect(check.body.match(/Not answered/g)).toHaveLength(9);
+    expect((await r.post('check-answers')).headers.location).toBe('/s/csp-2019/thank-you');
+    const row = await onlyResponse();
+    expect(row.status).toBe('complete');
+    expect(row.channel).toBe('web');
+    expect(await valuesOf(row.id)).toEqual({});
+  });
+
+  it('records "prefer not to say" for the postcode', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you']) await r.answer(page);
+    expect(await r.answer('postcode', { 'postcode-prefer-not-to-say': 'prefer_not_to_say' })).toBe('check-answers');
+    const row = await onlyResponse();
+    expect(await valuesOf(row.id)).toEqual({ postcode: ['prefer_not_to_say'] });
+  });
+});
+
+describe('routing', () => {
+  it('offers the second concern without the first, and the third without either', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'dartford' });
+    await r.answer('concern-1', { concern_1: 'violence' });
+    await r.answer('concern-1-violence', {});
+    const second = await r.get('concern-2');
+    expect(second.body).not.toContain('value="violence"');
+    expect(second.body).toContain('value="property"');
+    await r.answer('concern-2', { concern_2: 'property' });
+    await r.answer('concern-2-property', {});
+    const third = await r.get('concern-3');
+    expect(third.body).not.toContain('value="violence"');
+    expect(third.body).not.toContain('value="property"');
+    expect(third.body.match(/type="radio"/g)).toHaveLength(3);
+  });
+
+  it('sends a page off the route to the page the respondent should see', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'dartford' });
+    await r.answer('concern-1', { concern_1: 'violence' });
+    for (const path of ['concern-1-asb', 'about-you', 'check-answers', 'thank-you', 'no-such-page']) {
+      const res = await r.get(path);
+      expect(res.statusCode, path).toBe(303);
+      expect(res.headers.location, path).toBe('/s/csp-2019/concern-1-violence');
+    }
+    const posted = await r.post('concern-1-asb', { concern_1_top3: ['drugs'] });
+    expect(posted.headers.location).toBe('/s/csp-2019/concern-1-violence');
+  });
+
+  it('drops the old follow-up when the first concern changes, and keeps About you', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'gravesham' });
+    await r.answer('concern-1', { concern_1: 'violence' });
+    await r.answer('concern-1-violence', { concern_1_top3: ['robbery'], concern_1_victim: 'yes' });
+    await r.answer('concern-1-violence-reported', { concern_1_reported: 'yes' });
+    await r.answer('concern-2', { concern_2: 'property' });
+    await r.answer('concern-2-property', { concern_2_top3: ['shoplifting'] });
+    await r.answer('concern-3');
+    await r.answer('about-you', { gender: 'male' });
+    await r.answer('postcode', { postcode: 'DA1 1AA' });
+
+    // From check your answers, change the first concern to the one chosen second.
+    expect(await r.answer('concern-1', { concern_1: 'property', return: 'check-answers' })).toBe('concern-1-property');
+    const followUp = await r.get('concern-1-property');
+    expect(followUp.body).not.toMatch(/value="shoplifting" checked/);
+    expect(await r.answer('concern-1-property', { concern_1_top3: ['scams'], return: 'check-answers' })).toBe(
+      'concern-2',
+    );
+    // The second concern equal to the new first one is asked again, without that option.
+    const second = await r.get('concern-2');
+    expect(second.body).not.toContain('value="property"');
+    expect(await r.answer('concern-2', { concern_2: 'violence', return: 'check-answers' })).toBe('concern-2-violence');
+    expect(await r.answer('concern-2-violence', { return: 'check-answers' })).toBe('check-answers');
+    await r.post('check-answers');
+
+    const row = await onlyResponse();
+    expect(await valuesOf(row.id)).toEqual({
+      area: ['gravesham'],
+      concern_1: ['property'],
+      concern_1_top3: ['scams'],
+      concern_2: ['violence'],
+      gender: ['male'],
+      postcode: ['DA1 1'],
+    });
+    expect(row.answers).not.toContain('robbery');
+    expect(row.answers).not.toContain('shoplifting');
+  });
+
+  it('gives a back link to the previous page on the route', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area');
+    await r.answer('concern-1', { concern_1: 'asb' });
+    await r.answer('concern-1-asb', { concern_1_victim: 'no' });
+    const page = await r.get('concern-2');
+    expect(page.body).toContain('href="/s/csp-2019/concern-1-asb" class="govuk-back-link"');
+  });
+});
+
+describe('bad input is refused and stores nothing', () => {
+  async function atFollowUp() {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'dartford' });
+    await r.answer('concern-1', { concern_1: 'asb' });
+    return r;
+  }
+
+  const cases: [string, Record<string, string | string[]>, RegExp][] = [
+    ['a tampered option code', { concern_1_victim: 'maybe' }, /Select one of the options shown/],
+    ['four ticks', { concern_1_top3: ['drugs', 'fly_tipping', 'noisy_rowdy', 'fire_arson'] }, /Select up to 3 issues/],
+    ["a follow-up answer for a category not chosen", { concern_1_top3: ['youth_violence'] }, /Select from the options shown/],
+    ['two answers to a yes/no', { concern_1_victim: ['yes', 'no'] }, /Select yes or no, not both/],
+  ];
+  for (const [situation, fields, message] of cases) {
+    it(`answers 422 with the error summary for ${situation}`, async () => {
+      const r = await atFollowUp();
+      const before = await snapshot();
+      const res = await r.post('concern-1-asb', fields);
+      expect(res.statusCode).toBe(422);
+      expect(res.body).toContain('There is a problem');
+      expect(res.body).toMatch(message);
+      expect(res.body).toMatch(/<title>Error: /);
+      expect(res.body).toMatch(/<a href="#concern_1_(top3|victim)">/);
+      expect(await snapshot()).toEqual(before);
+    });
+  }
+
+  it('keeps the values given when showing the error', async () => {
+    const r = await atFollowUp();
+    const res = await r.post('concern-1-asb', {
+      concern_1_top3: ['drugs', 'fly_tipping', 'noisy_rowdy', 'fire_arson'],
+      concern_1_victim: 'yes',
+    });
+    expect(res.body).toMatch(/value="fire_arson" checked/);
+    expect(res.body).toMatch(/value="yes" checked/);
+  });
+
+  it('refuses an invalid postcode with a clear message, keeping what was typed', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you']) await r.answer(page);
+    const before = await snapshot();
+    const res = await r.post('postcode', { postcode: 'NOT A <b>CODE' });
+    expect(res.statusCode).toBe(422);
+    expect(res.body).toContain('Enter a real postcode, like DA12 1AU');
+    expect(res.body).toContain('value="NOT A &lt;b&gt;CODE"');
+    expect(await snapshot()).toEqual(before);
+    const both = await r.post('postcode', { postcode: 'DA1 1AA', 'postcode-prefer-not-to-say': 'prefer_not_to_say' });
+    expect(both.statusCode).toBe(422);
+    expect(both.body).toContain('not both');
+  });
+
+  it('refuses fields the page does not ask for (400) and stores nothing', async () => {
+    const r = await atFollowUp();
+    const before = await snapshot();
+    for (const fields of [{ concern_2: 'violence' }, { __proto__x: 'a' }, { constructor: 'x' }]) {
+      const res = await r.post('concern-1-asb', fields);
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toContain('The form had a field this page does not ask for.');
+      expect(res.body).not.toMatch(/at .*\.ts:\d+/);
+    }
+    const proto = await t.app.inject({
+      method: 'POST',
+      url: '/s/csp-2019/concern-1-asb',
+      headers: { ...FORM, cookie: r.cookie },
+      payload: '__proto__=x&concern_1_victim=yes',
+    });
+    expect(proto.statusCode).toBe(400);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses an oversized body with 413 and a plain page', async () => {
+    const r = await atFollowUp();
+    const before = await snapshot();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/s/csp-2019/concern-1-asb',
+      headers: { ...FORM, cookie: r.cookie },
+      payload: `concern_1_victim=${'y'.repeat(100_000)}`,
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.body).toContain('too large');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses a body that is not a web form (JSON, text, malformed) without a 500', async () => {
+    const r = await atFollowUp();
+    const before = await snapshot();
+    const bodies: [string, string][] = [
+      ['application/json', '{"concern_1_victim":"yes"}'],
+      ['text/plain', 'concern_1_victim=yes'],
+      ['application/json', '{"concern_1_victim":'],
+      ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--x--'],
+    ];
+    for (const [type, payload] of bodies) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/s/csp-2019/concern-1-asb',
+        headers: { 'content-type': type, cookie: r.cookie },
+        payload,
+      });
+      expect(res.statusCode, type).toBe(415);
+      expect(res.body).toContain('not sent as a web form');
+    }
+    const malformed = await t.app.inject({
+      method: 'POST',
+      url: '/s/csp-2019/concern-1-asb',
+      headers: { ...FORM, cookie: r.cookie },
+      payload: 'concern_1_victim=%E0%A4%A&%%%=&&=',
+    });
+    expect(malformed.statusCode).toBeGreaterThanOrEqual(400);
+    expect(malformed.statusCode).toBeLessThan(500);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses odd Unicode in answers as a clear error, not a crash', async () => {
+    const r = await atFollowUp();
+    const before = await snapshot();
+    for (const odd of ['👩‍👩‍👧', '\u202Eyes', 'yes\u0000', '\uD800', 'ｙｅｓ']) {
+      const res = await r.post('concern-1-asb', { concern_1_victim: odd });
+      expect(res.statusCode, JSON.stringify(odd)).toBe(422);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('sends someone with no draft cookie (or a forged one) to the start page, storing nothing', async () => {
+    const before = await snapshot();
+    const none = await t.app.inject({ method: 'POST', url: '/s/csp-2019/area', headers: FORM, payload: 'area=dartford' });
+    expect(none.statusCode).toBe(303);
+    expect(none.headers.location).toBe('/s/csp-2019');
+    const forged = await t.app.inject({
+      method: 'GET',
+      url: '/s/csp-2019/area',
+      headers: { cookie: 'soundings_draft=abc.def' },
+    });
+    expect(forged.headers.location).toBe('/s/csp-2019');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('answers 404 for an unknown survey', async () => {
+    const res = await t.app.inject({ url: '/s/no-such-survey' });
+    expect(res.statusCode).toBe(404);
+    expect(res.body).toContain('There is no survey at this address');
+  });
+});
+
+describe('drafts', () => {
+  it('lets a respondent who comes back resume where they were', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'gravesham' });
+    await r.answer('concern-1', { concern_1: 'property' });
+    // The phone died; later the same browser opens the link again.
+    const start = await t.app.inject({ url: '/s/csp-2019', headers: { cookie: r.cookie } });
+    expect(start.body).toContain('Continue where you left off');
+    expect(start.body).toContain('href="/s/csp-2019/concern-1-property"');
+    const again = await r.start();
+    expect(again.headers.location).toBe('/s/csp-2019/concern-1-property');
+    const page = await r.get('area');
+    expect(page.body).toMatch(/value="gravesham" checked/);
+    expect(await t.db.selectFrom('responses').select('id').execute()).toHaveLength(1);
+  });
+
+  it('counts a started draft as partial', async () => {
+    const r = new Respondent(t.app);
+    await r.start('poster');
+    await r.answer('area', { area: 'dartford' });
+    const row = await onlyResponse();
+    expect(row.status).toBe('partial');
+    expect(row.channel).toBe('poster');
+    expect(await valuesOf(row.id)).toEqual({ area: ['dartford'] });
+  });
+
+  it('makes one response from a double submit or a replayed POST', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you', 'postcode']) await r.answer(page);
+    const [a, b] = await Promise.all([r.post('check-answers'), r.post('check-answers')]);
+    expect(a.headers.location).toBe('/s/csp-2019/thank-you');
+    expect(b.headers.location).toBe('/s/csp-2019/thank-you');
+    const replay = await r.post('check-answers');
+    expect(replay.headers.location).toBe('/s/csp-2019/thank-you');
+    const rows = await t.db.selectFrom('responses').selectAll().execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.status).toBe('complete');
+    // A completed response cannot be changed afterwards.
+    const late = await r.post('area', { area: 'gravesham' });
+    expect(late.headers.location).toBe('/s/csp-2019/thank-you');
+    expect(await valuesOf(rows[0]!.id)).toEqual({});
+  });
+
+  it('does not send a response whose route is unfinished', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area');
+    const res = await r.post('check-answers');
+    expect(res.headers.location).toBe('/s/csp-2019/concern-1');
+    expect((await onlyResponse()).status).toBe('partial');
+  });
+
+  it('lets another member of the household start a new response after one is complete', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you', 'postcode']) await r.answer(page);
+    await r.post('check-answers');
+    const start = await t.app.inject({ url: '/s/csp-2019', headers: { cookie: r.cookie } });
+    expect(start.body).toContain('You have already completed this survey');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/s/csp-2019/start',
+      headers: { ...FORM, cookie: r.cookie },
+      payload: 'restart=yes',
+    });
+    expect(res.headers.location).toBe('/s/csp-2019/area');
+    const statuses = (await t.db.selectFrom('responses').select('status').execute()).map((x) => x.status).sort();
+    expect(statuses).toEqual(['complete', 'partial']);
+  });
+
+  it('records an unknown src as web', async () => {
+    const r = new Respondent(t.app);
+    await r.start('<script>alert(1)</script>');
+    expect((await onlyResponse()).channel).toBe('web');
+  });
+});
+
+describe('entry', () => {
+  it('sends / to the only open survey, keeping the channel', async () => {
+    const res = await t.app.inject({ url: '/?src=poster' });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe('/s/csp-2019?src=poster');
+  });
+
+  it('carries the channel from the link into the start form', async () => {
+    const res = await t.app.inject({ url: '/s/csp-2019?src=newsletter' });
+    expect(res.body).toContain('name="src" value="newsletter"');
+    expect(res.body).toContain('Community Safety Priorities – Public Opinion Survey 2019');
+    expect(res.body).toContain('you are not asked to provide your name or address');
+  });
+});
+
+describe('open and close dates', () => {
+  const opens = '2019-02-18T09:00:00Z';
+  const closes = '2019-03-03T17:00:00Z';
+
+  async function appAt(now: string) {
+    await t.close();
+    t = await makeApp({ surveys: [cspSurvey({ opensAt: opens, closesAt: closes })], now: () => new Date(now) });
+  }
+
+  it('says when a survey opens, and accepts nothing before then', async () => {
+    await appAt('2019-02-01T12:00:00Z');
+    const start = await t.app.inject({ url: '/s/csp-2019' });
+    expect(start.body).toContain('This survey opens on 18 February 2019 at 9am');
+    expect(start.body).not.toContain('Start now');
+    const r = new Respondent(t.app);
+    const res = await r.start();
+    expect(res.statusCode).toBe(403);
+    expect(await t.db.selectFrom('responses').select('id').execute()).toHaveLength(0);
+  });
+
+  it('says a closed survey is closed, and refuses answers and submissions from drafts begun while open', async () => {
+    let now = '2019-03-03T16:00:00Z';
+    await t.close();
+    t = await makeApp({ surveys: [cspSurvey({ opensAt: opens, closesAt: closes })], now: () => new Date(now) });
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'dartford' });
+    now = '2019-03-03T17:00:00Z';
+    const before = await snapshot();
+    const start = await t.app.inject({ url: '/s/csp-2019' });
+    expect(start.body).toContain('This survey closed on 3 March 2019 at 5pm');
+    const posted = await r.post('concern-1', { concern_1: 'asb' });
+    expect(posted.statusCode).toBe(403);
+    expect(posted.body).toContain('closed');
+    expect((await r.get('concern-1')).headers.location).toBe('/s/csp-2019');
+    expect((await r.post('check-answers')).statusCode).toBe(403);
+    expect(await snapshot()).toEqual(before);
+    const home = await t.app.inject({ url: '/' });
+    expect(home.statusCode).toBe(200);
+    expect(home.body).toContain('There are no surveys open at the moment');
+  });
+});
