@@ -2,10 +2,10 @@
 // playwright-core, the app listening on a free port on a fresh database, and
 // the checks every page of a journey gets (axe-core, no sideways scrolling).
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { makeApp, type TestApp } from '../helpers.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -15,6 +15,13 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Where screenshots go (gitignored). */
 export const ARTIFACTS_DIR = join(root, 'test-artifacts');
+
+/**
+ * A whole journey is one test of a dozen pages, each checked with axe: about
+ * 10 s alone, but several times that on a busy 2-core machine running every
+ * test file at once.
+ */
+export const JOURNEY_TIMEOUT = 120_000;
 
 export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1280, height: 900 };
@@ -40,6 +47,17 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-quic',
     ],
   });
+}
+
+/**
+ * A browser context whose waits give up after 10 s, well inside the test's
+ * timeout, so a page that never arrives fails with Playwright's own message
+ * (what it waited for) instead of a bare test timeout.
+ */
+export async function openContext(browser: Browser, options: BrowserContextOptions): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(10_000);
+  return context;
 }
 
 export interface Server extends TestApp {
@@ -78,14 +96,15 @@ interface AxeResult {
 
 /**
  * Runs axe-core on the page (JavaScript must be enabled in its context) and
- * returns every violation as a readable line, serious and critical ones first
- * with `blocking` set.
+ * returns its violations as readable text: `blocking` (impact serious or
+ * critical) and `other` (moderate or minor).
  */
 export async function axe(page: Page, label: string): Promise<{ blocking: string[]; other: string[] }> {
   await page.addScriptTag({ path: AXE_PATH });
   const violations = await page.evaluate(async (tags) => {
-    const run = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeResult[] }> } })
-      .axe.run;
+    const run = (
+      window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeResult[] }> } }
+    ).axe.run;
     const results = await run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
     return results.violations.map((v) => ({
       id: v.id,
@@ -97,7 +116,9 @@ export async function axe(page: Page, label: string): Promise<{ blocking: string
   }, AXE_TAGS);
   const describe = (v: AxeResult) =>
     `${label} (${page.url()}): [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n` +
-    v.nodes.map((n) => `    at ${JSON.stringify(n.target)}: ${(n.failureSummary ?? '').replace(/\n/g, ' ')}`).join('\n');
+    v.nodes
+      .map((n) => `    at ${JSON.stringify(n.target)}: ${(n.failureSummary ?? '').replace(/\n/g, ' ')}`)
+      .join('\n');
   const isBlocking = (v: AxeResult) => v.impact === 'serious' || v.impact === 'critical';
   return {
     blocking: violations.filter(isBlocking).map(describe),
@@ -116,4 +137,16 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Check your answers as [question, answer] pairs; an answer with several values is a list. */
+export async function summaryRows(page: Page): Promise<[string, string | string[]][]> {
+  return page.locator('.govuk-summary-list__row').evaluateAll((rows) =>
+    rows.map((row): [string, string | string[]] => {
+      const text = (el: Element | null) => (el?.textContent ?? '').trim();
+      const value = row.querySelector('.govuk-summary-list__value');
+      const items = [...(value?.querySelectorAll('li') ?? [])];
+      return [text(row.querySelector('.govuk-summary-list__key')), items.length ? items.map(text) : text(value)];
+    }),
+  );
 }
