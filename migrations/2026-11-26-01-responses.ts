@@ -24,6 +24,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('response_values_pk', ['response_id', 'question_id', 'value'])
     .execute();
   await db.schema
+    .createTable('response_pages')
+    .addColumn('response_id', 'varchar(64)', (col) => col.notNull().references('responses.id').onDelete('cascade'))
+    .addColumn('page_id', 'varchar(64)', (col) => col.notNull())
+    .addPrimaryKeyConstraint('response_pages_pk', ['response_id', 'page_id'])
+    .execute();
+  await db.schema
     .createIndex('response_values_question')
     .on('response_values')
     .columns(['question_id', 'value'])
@@ -31,6 +37,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('response_pages').execute();
   await db.schema.dropTable('response_values').execute();
   await db.schema.dropTable('responses').execute();
 }

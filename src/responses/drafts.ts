@@ -57,9 +57,10 @@ export function draftAnswers(row: Pick<ResponseRow, 'answers'>): Answers {
   return typeof parsed === 'object' && parsed !== null ? (parsed as Answers) : {};
 }
 
-/** What a draft keeps (see Journey.kept) and the values on its route (Journey.values). */
+/** What a draft keeps (see Journey.kept), and the answers and values on its route. */
 export interface DraftState {
   kept: Answers;
+  answers: Answers;
   values: Values;
 }
 
@@ -76,17 +77,25 @@ export async function saveDraftAnswers(db: Kysely<Database>, id: string, state: 
       .where('status', '=', 'partial')
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) return false;
-    await replaceValues(trx, id, state.values);
+    await replaceRoute(trx, id, state);
     return true;
   });
 }
 
-async function replaceValues(trx: Transaction<Database>, id: string, values: Values) {
+/** Rewrites the rows the analysis counts: the route's values and the pages submitted on it. */
+export async function replaceRoute(
+  trx: Transaction<Database>,
+  id: string,
+  route: { answers: Answers; values: Values },
+) {
   await trx.deleteFrom('response_values').where('response_id', '=', id).execute();
-  const rows = Object.entries(values).flatMap(([question_id, value]) =>
+  await trx.deleteFrom('response_pages').where('response_id', '=', id).execute();
+  const values = Object.entries(route.values).flatMap(([question_id, value]) =>
     (Array.isArray(value) ? value : [value]).map((v) => ({ response_id: id, question_id, value: v })),
   );
-  if (rows.length) await trx.insertInto('response_values').values(rows).execute();
+  if (values.length) await trx.insertInto('response_values').values(values).execute();
+  const pages = Object.keys(route.answers).map((page_id) => ({ response_id: id, page_id }));
+  if (pages.length) await trx.insertInto('response_pages').values(pages).execute();
 }
 
 /**
@@ -109,7 +118,7 @@ export async function completeDraft(
       .where('status', '=', 'partial')
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) return false;
-    await replaceValues(trx, id, route.values);
+    await replaceRoute(trx, id, route);
     return true;
   });
 }

@@ -22,6 +22,8 @@ const questionBase = {
   id: questionId,
   label: text,
   hint: text.optional(),
+  /** Analysis: count this question's answers separately for each answer to that question (its category). */
+  groupBy: questionId.optional(),
 };
 
 const singleChoice = z.strictObject({
@@ -68,6 +70,26 @@ const pageSchema = z.strictObject({
   next: z.array(routeEntry).min(1),
 });
 
+/** How the analysis presents the survey's questions; every id must be a question of the survey. */
+const analysisSchema = z.strictObject({
+  /** The question charted as the headline ("the single most important issue"). */
+  headline: questionId,
+  /** The question that places a respondent (the local authority area); filters use it. */
+  area: questionId,
+  /** Questions that rank the same options (most, second, third): the combined view counts an option once per respondent. */
+  ranks: z.array(questionId).default([]),
+  /** How tables name each rank ("Most important issue", "Second most important issue"...). */
+  rankLabels: z.array(text).default([]),
+  /** Each rank's follow-up (grouped by that rank's answer), combined across ranks by the same rule. */
+  rankFollowUps: z.array(questionId).default([]),
+  /** Yes/no pairs per rank: "have you been a victim?" and "did you report it?", grouped by category. */
+  victims: z.array(z.strictObject({ victim: questionId, reported: questionId })).default([]),
+  /** The "About you" questions: each shows "Not provided" on the base of respondents who reached the page. */
+  aboutYou: z.strictObject({ page: pageId, questions: z.array(questionId) }).optional(),
+  /** Cross-tabulations of one question by others; a postcode question is grouped by district. */
+  crosstabs: z.strictObject({ question: questionId, by: z.array(questionId) }).optional(),
+});
+
 const surveyShape = z.strictObject({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   title: text,
@@ -81,6 +103,7 @@ const surveyShape = z.strictObject({
   channels: z.array(option),
   start: pageId,
   pages: z.array(pageSchema).min(1),
+  analysis: analysisSchema.optional(),
 });
 type SurveyShape = z.infer<typeof surveyShape>;
 const surveySchema = surveyShape.superRefine(checkStructure);
@@ -90,6 +113,7 @@ export type Condition = z.infer<typeof conditionSchema>;
 export type Question = z.infer<typeof questionSchema>;
 export type Page = z.infer<typeof pageSchema>;
 export type RouteEntry = z.infer<typeof routeEntry>;
+export type AnalysisSettings = z.infer<typeof analysisSchema>;
 export type SurveyInput = z.input<typeof surveySchema>;
 
 export interface Survey extends SurveyShape {
@@ -209,6 +233,8 @@ function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
           `question "${question.id}" allows ${question.max} ticks but has ${question.options.length} options`,
           at,
         );
+      if (question.groupBy && !codesOf.has(question.groupBy))
+        problem(`question "${question.id}" is grouped by unknown question "${question.groupBy}"`, at);
       if (question.type === 'single')
         for (const other of question.excludeAnswersOf ?? [])
           if (!codesOf.has(other))
@@ -232,6 +258,32 @@ function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
     const last = page.next[page.next.length - 1];
     if (last?.when) problem(`page "${page.id}" needs a last route without "when" (the default)`, ['pages', i, 'next']);
   });
+  if (survey.analysis) {
+    const a = survey.analysis;
+    const ids: [string, string][] = [
+      ['headline', a.headline],
+      ['area', a.area],
+      ...a.ranks.map((id): [string, string] => ['ranks', id]),
+      ...a.rankFollowUps.map((id): [string, string] => ['rankFollowUps', id]),
+      ...a.victims.flatMap((v): [string, string][] => [
+        ['victims', v.victim],
+        ['victims', v.reported],
+      ]),
+      ...(a.aboutYou?.questions ?? []).map((id): [string, string] => ['aboutYou', id]),
+      ...(a.crosstabs ? [a.crosstabs.question, ...a.crosstabs.by] : []).map((id): [string, string] => [
+        'crosstabs',
+        id,
+      ]),
+    ];
+    for (const [where, id] of ids)
+      if (!codesOf.has(id)) problem(`analysis.${where} names unknown question "${id}"`, ['analysis']);
+    if (a.aboutYou && !pages.has(a.aboutYou.page))
+      problem(`analysis.aboutYou names unknown page "${a.aboutYou.page}"`, ['analysis']);
+    if (a.rankLabels.length && a.rankLabels.length !== a.ranks.length)
+      problem('analysis.rankLabels needs one label per rank', ['analysis']);
+    if (a.rankFollowUps.length && a.rankFollowUps.length !== a.ranks.length)
+      problem('analysis.rankFollowUps needs one follow-up per rank', ['analysis']);
+  }
   if (!pages.has(survey.start)) return;
 
   // Depth-first walk from the start: finds cycles and unreachable pages, and the

@@ -30,3 +30,34 @@ export function formatWhen(date: Date): string {
     .replace(/\s/g, '');
   return `${day} at ${time}`;
 }
+
+/** Minutes east of UTC that UK time is at `date` (0 in winter, 60 in summer). */
+function londonOffsetMinutes(date: Date): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).formatToParts(date);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
+  return Math.round((asUtc - Math.floor(date.getTime() / 60_000) * 60_000) / 60_000);
+}
+
+/** A UK local date and time as typed into a form ("2019-03-03T17:00") as an instant, or null if malformed. */
+export function fromLondonTime(local: string): Date | null {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)$/.exec(local);
+  if (!m) return null;
+  const [, y, mo, d, h, mi] = m.map(Number) as number[];
+  const guess = new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi));
+  if (guess.getUTCMonth() !== (mo as number) - 1 || guess.getUTCDate() !== d || (h as number) > 23) return null;
+  return new Date(guess.getTime() - londonOffsetMinutes(guess) * 60_000);
+}
+
+/** An instant as UK local time for a datetime-local field ("2019-03-03T17:00"). */
+export function toLondonTime(date: Date): string {
+  return new Date(date.getTime() + londonOffsetMinutes(date) * 60_000).toISOString().slice(0, 16);
+}

@@ -49,7 +49,8 @@ describe('anonymity', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
       const bytes = readFileSync(join(t.dir, file)).toString('latin1');
-      for (const secret of [ADDRESS, AGENT, FULL_POSTCODE, '1AU']) expect(bytes, `${file}: ${secret}`).not.toContain(secret);
+      for (const secret of [ADDRESS, AGENT, FULL_POSTCODE, '1AU'])
+        expect(bytes, `${file}: ${secret}`).not.toContain(secret);
     }
   });
 });

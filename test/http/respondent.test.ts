@@ -23,7 +23,7 @@ async function valuesOf(responseId: string) {
     .where('response_id', '=', responseId)
     .execute();
   const out: Record<string, string[]> = {};
-  for (const r of rows) (out[r.question_id] ??= []).push(r.value);
+  for (const r of rows) out[r.question_id] = [...(out[r.question_id] ?? []), r.value];
   for (const list of Object.values(out)) list.sort();
   return out;
 }
@@ -53,9 +53,9 @@ describe('a whole journey', () => {
     ).toBe('concern-1-asb-reported');
     expect(await r.answer('concern-1-asb-reported', { concern_1_reported: 'no' })).toBe('concern-2');
     expect(await r.answer('concern-2', { concern_2: 'town_centre' })).toBe('concern-2-town-centre');
-    expect(
-      await r.answer('concern-2-town-centre', { concern_2_top3: ['robbery'], concern_2_victim: 'no' }),
-    ).toBe('concern-3');
+    expect(await r.answer('concern-2-town-centre', { concern_2_top3: ['robbery'], concern_2_victim: 'no' })).toBe(
+      'concern-3',
+    );
     expect(await r.answer('concern-3', { concern_3: 'substance' })).toBe('concern-3-substance');
     expect(await r.answer('concern-3-substance', { concern_3_top3: ['cannabis', 'drug_dealing'] })).toBe('about-you');
     expect(
@@ -225,7 +225,11 @@ describe('bad input is refused and stores nothing', () => {
   const cases: [string, Record<string, string | string[]>, RegExp][] = [
     ['a tampered option code', { concern_1_victim: 'maybe' }, /Select one of the options shown/],
     ['four ticks', { concern_1_top3: ['drugs', 'fly_tipping', 'noisy_rowdy', 'fire_arson'] }, /Select up to 3 issues/],
-    ["a follow-up answer for a category not chosen", { concern_1_top3: ['youth_violence'] }, /Select from the options shown/],
+    [
+      'a follow-up answer for a category not chosen',
+      { concern_1_top3: ['youth_violence'] },
+      /Select from the options shown/,
+    ],
     ['two answers to a yes/no', { concern_1_victim: ['yes', 'no'] }, /Select yes or no, not both/],
   ];
   for (const [situation, fields, message] of cases) {
@@ -270,7 +274,8 @@ describe('bad input is refused and stores nothing', () => {
   it('refuses fields the page does not ask for (400) and stores nothing', async () => {
     const r = await atFollowUp();
     const before = await snapshot();
-    for (const fields of [{ concern_2: 'violence' }, { __proto__x: 'a' }, { constructor: 'x' }]) {
+    const tampered: Record<string, string>[] = [{ concern_2: 'violence' }, { __proto__x: 'a' }, { constructor: 'x' }];
+    for (const fields of tampered) {
       const res = await r.post('concern-1-asb', fields);
       expect(res.statusCode).toBe(400);
       expect(res.body).toContain('The form had a field this page does not ask for.');
@@ -343,7 +348,12 @@ describe('bad input is refused and stores nothing', () => {
 
   it('sends someone with no draft cookie (or a forged one) to the start page, storing nothing', async () => {
     const before = await snapshot();
-    const none = await t.app.inject({ method: 'POST', url: '/s/csp-2019/area', headers: FORM, payload: 'area=dartford' });
+    const none = await t.app.inject({
+      method: 'POST',
+      url: '/s/csp-2019/area',
+      headers: FORM,
+      payload: 'area=dartford',
+    });
     expect(none.statusCode).toBe(303);
     expect(none.headers.location).toBe('/s/csp-2019');
     const forged = await t.app.inject({

@@ -10,6 +10,7 @@ import {
   newDraftToken,
   saveDraftAnswers,
 } from '../../responses/drafts.ts';
+import { scheduleOf } from '../../responses/schedules.ts';
 import { parsePage } from '../../survey/answers.ts';
 import { CHECK_ANSWERS, type Page, type Survey } from '../../survey/definition.ts';
 import { journey } from '../../survey/journey.ts';
@@ -58,9 +59,12 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     return findDraft(app.db, survey.slug, hashDraftToken(unsigned.value));
   };
 
+  /** Whether the survey is open now, by the dates an admin set or else its definition's. */
+  const stateOf = async (survey: Survey, now = opts.now()) => surveyState(await scheduleOf(app.db, survey), now);
+
   /** Pages that must not be shown when the survey is not open say so, and accept nothing. */
   const refuseIfClosed = async (survey: Survey, reply: FastifyReply, method: string) => {
-    const state = surveyState(survey, opts.now());
+    const state = await stateOf(survey);
     if (state.open) return false;
     if (method === 'GET') await reply.redirect(base(survey), 303);
     else await renderClosed(reply, survey, state.reason, state.at, 403);
@@ -81,7 +85,8 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
 
   app.get('/', async (request, reply) => {
     const now = opts.now();
-    const open = opts.surveys.filter((s) => surveyState(s, now).open);
+    const states = await Promise.all(opts.surveys.map((s) => stateOf(s, now)));
+    const open = opts.surveys.filter((_, i) => states[i]?.open);
     const src = (request.query as { src?: unknown }).src;
     const query = typeof src === 'string' && /^[a-z0-9_]{1,32}$/.test(src) ? `?src=${src}` : '';
     if (open.length === 1) return reply.redirect(`${base(open[0] as Survey)}${query}`, 302);
@@ -95,7 +100,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     const survey = await findSurvey(request, reply);
     if (!survey) return reply;
     noStore(reply);
-    const state = surveyState(survey, opts.now());
+    const state = await stateOf(survey);
     if (!state.open) return renderClosed(reply, survey, state.reason, state.at, 200);
     const draft = await currentDraft(request, survey);
     const resume = draft?.status === 'partial' ? pageUrl(survey, journey(survey, draftAnswers(draft)).next) : undefined;
@@ -188,7 +193,8 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     noStore(reply);
     const draft = await currentDraft(request, survey);
     if (!draft) return reply.redirect(base(survey), 303);
-    if (draft.status === 'partial') return reply.redirect(pageUrl(survey, journey(survey, draftAnswers(draft)).next), 303);
+    if (draft.status === 'partial')
+      return reply.redirect(pageUrl(survey, journey(survey, draftAnswers(draft)).next), 303);
     return reply.view('pages/thank-you.eta', { title: 'Thank you', survey });
   });
 

@@ -153,8 +153,9 @@ function concernPages(rank: (typeof ranks)[number]): Page[] {
           options: c.top3,
           max: 3,
           noun: 'issues',
+          groupBy: concern,
         },
-        { id: `${concern}_victim`, type: 'yesno', label: c.victimQuestion },
+        { id: `${concern}_victim`, type: 'yesno', label: c.victimQuestion, groupBy: concern },
       ],
       next: [
         { when: { question: `${concern}_victim`, equals: 'yes' }, goto: `${followUpId(rank.n, c)}-reported` },
@@ -163,7 +164,9 @@ function concernPages(rank: (typeof ranks)[number]): Page[] {
     },
     {
       id: `${followUpId(rank.n, c)}-reported`,
-      questions: [{ id: `${concern}_reported`, type: 'yesno', label: 'Did you report this to the Police?' }],
+      questions: [
+        { id: `${concern}_reported`, type: 'yesno', label: 'Did you report this to the Police?', groupBy: concern },
+      ],
       next: [{ goto: after(rank.n) }],
     },
   ]);
@@ -192,6 +195,16 @@ export const csp2019: SurveyInput = {
     o('newsletter', 'Staff newsletter'),
     o('poster', 'Poster'),
   ],
+  analysis: {
+    headline: 'concern_1',
+    area: 'area',
+    ranks: ranks.map((r) => `concern_${r.n}`),
+    rankLabels: ranks.map((r) => `${r.heading.charAt(0).toUpperCase()}${r.heading.slice(1)}`),
+    rankFollowUps: ranks.map((r) => `concern_${r.n}_top3`),
+    victims: ranks.map((r) => ({ victim: `concern_${r.n}_victim`, reported: `concern_${r.n}_reported` })),
+    aboutYou: { page: 'about-you', questions: ['gender', 'age', 'ethnicity', 'disability'] },
+    crosstabs: { question: 'concern_1', by: ['age', 'gender', 'ethnicity', 'area', 'postcode'] },
+  },
   start: 'area',
   pages: [
     {

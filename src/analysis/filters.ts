@@ -1,0 +1,124 @@
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { z } from 'zod';
+import type { Database } from '../db/schema.ts';
+import type { Survey } from '../survey/definition.ts';
+
+/** What every table, chart and export is narrowed to. Kept in the URL so a view can be bookmarked. */
+export interface Filters {
+  /** `all` includes partial responses (started, not sent), as the published tables do. */
+  status: 'all' | 'complete' | 'partial';
+  /** A code of the survey's area question. */
+  area?: string;
+  channel?: string;
+  /** Inclusive dates (YYYY-MM-DD, UTC) on which the response was started. */
+  from?: string;
+  to?: string;
+}
+
+export const DEFAULT_FILTERS: Filters = { status: 'all' };
+
+const isoDate = z.iso.date();
+
+/** The channels a response can have: the survey's share-link sources, plus `web` and `paper`. */
+export function channelCodes(survey: Survey): string[] {
+  return ['web', ...survey.channels.map((c) => c.code), 'paper'];
+}
+
+/**
+ * Reads filters from a query string or CLI options. Returns the problems found
+ * (an unknown area or channel, a malformed date) instead of guessing.
+ */
+export function parseFilters(
+  survey: Survey,
+  input: Record<string, unknown>,
+): { ok: true; filters: Filters } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const text = (name: string) => {
+    const value = input[name];
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string') {
+      problems.push(`${name} must be given once`);
+      return undefined;
+    }
+    return value;
+  };
+  const filters: Filters = { status: 'all' };
+  const status = text('status');
+  if (status !== undefined) {
+    if (status === 'all' || status === 'complete' || status === 'partial') filters.status = status;
+    else problems.push('status must be all, complete or partial');
+  }
+  const area = text('area');
+  if (area !== undefined) {
+    const codes = areaCodes(survey);
+    if (codes.includes(area)) filters.area = area;
+    else problems.push(`area must be one of ${codes.join(', ')}`);
+  }
+  const channel = text('channel');
+  if (channel !== undefined) {
+    if (channelCodes(survey).includes(channel)) filters.channel = channel;
+    else problems.push(`channel must be one of ${channelCodes(survey).join(', ')}`);
+  }
+  for (const name of ['from', 'to'] as const) {
+    const value = text(name);
+    if (value === undefined) continue;
+    if (isoDate.safeParse(value).success) filters[name] = value;
+    else problems.push(`${name} must be a date like 2019-02-18`);
+  }
+  if (filters.from && filters.to && filters.from > filters.to) problems.push('from must not be after to');
+  return problems.length ? { ok: false, problems } : { ok: true, filters };
+}
+
+export function areaCodes(survey: Survey): string[] {
+  const id = survey.analysis?.area;
+  const question = id ? survey.questionsById.get(id)?.[0] : undefined;
+  return question && (question.type === 'single' || question.type === 'multiple')
+    ? question.options.map((o) => o.code)
+    : [];
+}
+
+/** The filters as a query string (without `?`), defaults left out, for links and downloads. */
+export function filtersQuery(filters: Filters): string {
+  const params = new URLSearchParams();
+  if (filters.status !== 'all') params.set('status', filters.status);
+  for (const name of ['area', 'channel', 'from', 'to'] as const) {
+    const value = filters[name];
+    if (value) params.set(name, value);
+  }
+  return params.toString();
+}
+
+/** The day after an ISO date, for an exclusive upper bound on timestamps. */
+function dayAfter(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The ids of the survey's responses that pass the filters: a subquery every table is built on. */
+export function filteredResponseIds(
+  db: Kysely<Database>,
+  survey: Survey,
+  filters: Filters,
+): SelectQueryBuilder<Database, 'responses', { id: string }> {
+  let query = db.selectFrom('responses').select('responses.id').where('responses.survey', '=', survey.slug);
+  if (filters.status !== 'all') query = query.where('responses.status', '=', filters.status);
+  if (filters.channel) query = query.where('responses.channel', '=', filters.channel);
+  if (filters.from) query = query.where('responses.started_at', '>=', filters.from);
+  if (filters.to) query = query.where('responses.started_at', '<', dayAfter(filters.to));
+  const areaQuestion = survey.analysis?.area;
+  if (filters.area && areaQuestion) {
+    const area = filters.area;
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('response_values as area_value')
+          .select('area_value.response_id')
+          .whereRef('area_value.response_id', '=', 'responses.id')
+          .where('area_value.question_id', '=', areaQuestion)
+          .where('area_value.value', '=', area),
+      ),
+    );
+  }
+  return query;
+}

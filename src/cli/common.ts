@@ -1,0 +1,52 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+import type { Kysely } from 'kysely';
+import { type Filters, parseFilters } from '../analysis/filters.ts';
+import { loadConfig } from '../config.ts';
+import { connect } from '../db/connect.ts';
+import type { Database } from '../db/schema.ts';
+import type { Survey } from '../survey/definition.ts';
+import { loadSurveys } from '../survey/definitions/index.ts';
+
+/** A mistake in how the command was called: printed with the usage, exit code 2. */
+export class UsageError extends Error {}
+
+export function surveyNamed(slug: string | undefined): Survey {
+  if (!slug) throw new UsageError('--survey is required');
+  const surveys = loadSurveys();
+  const survey = surveys.find((s) => s.slug === slug);
+  if (!survey) throw new UsageError(`no survey "${slug}" (known: ${surveys.map((s) => s.slug).join(', ')})`);
+  return survey;
+}
+
+/** The filter options shared by export and report: --status, --area, --channel, --from, --to. */
+export const filterOptions = {
+  status: { type: 'string' },
+  area: { type: 'string' },
+  channel: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+} as const;
+
+export function filtersFrom(survey: Survey, values: Record<string, unknown>): Filters {
+  const parsed = parseFilters(survey, values);
+  if (!parsed.ok) throw new UsageError(parsed.problems.join('; '));
+  return parsed.filters;
+}
+
+/** Parses a command's options strictly (unknown options are usage errors). */
+export function options<T extends ParseArgsOptionsConfig>(args: string[], spec: T, allowPositionals = false) {
+  return parseArgs({ args, options: spec, allowPositionals, strict: true });
+}
+
+/** Runs work against the database named by DATABASE_URL, closing it afterwards. */
+export async function withDb<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  const db = await connect(loadConfig().databaseUrl);
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
+}

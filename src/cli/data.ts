@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { buildReport } from '../analysis/report.ts';
+import { importResponses } from '../exports/import.ts';
+import { responseRecordCsv } from '../exports/response-record.ts';
+import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withDb } from './common.ts';
+
+/** `export`: the response record as CSV on standard output. */
+export async function exportCommand(args: string[]) {
+  const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
+  const survey = surveyNamed(values.survey);
+  const filters = filtersFrom(survey, values);
+  await withDb((db) => pipeline(responseRecordCsv(db, survey, filters), process.stdout));
+}
+
+/** `report`: the analysis as JSON on standard output. */
+export async function reportCommand(args: string[]) {
+  const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
+  const survey = surveyNamed(values.survey);
+  const filters = filtersFrom(survey, values);
+  const report = await withDb((db) => buildReport(db, survey, filters));
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** `import`: response records from a CSV file; any bad row refuses the whole file. */
+export async function importCommand(args: string[]) {
+  const { values, positionals } = options(args, { survey: { type: 'string' } }, true);
+  const survey = surveyNamed(values.survey);
+  if (positionals.length !== 1) throw new UsageError('give one CSV file to import');
+  const file = positionals[0] as string;
+  const csv = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  });
+  const result = await withDb((db) => importResponses(db, survey, csv));
+  if (result.ok) {
+    process.stdout.write(
+      `Imported ${result.imported} responses into ${survey.slug}` +
+        (result.alreadyPresent ? ` (${result.alreadyPresent} already present, left as they were)` : '') +
+        '.\n',
+    );
+    return;
+  }
+  process.stderr.write(`Nothing was imported: ${result.problemCount} problem(s) in ${file}.\n`);
+  for (const p of result.problems)
+    process.stderr.write(`  row ${p.row}${p.column ? `, ${p.column}` : ''}: ${p.message}\n`);
+  if (result.problemCount > result.problems.length)
+    process.stderr.write(`  … and ${result.problemCount - result.problems.length} more\n`);
+  process.exitCode = 1;
+}
