@@ -1,7 +1,11 @@
 import type { Migration } from 'kysely/migration';
 import * as responses from './2026-11-26-01-responses.ts';
+import * as admin from './2026-11-26-02-admin.ts';
+import * as surveySchedules from './2026-11-26-03-survey-schedules.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
 export const migrations: Record<string, Migration> = {
   '2026-11-26-01-responses': responses,
+  '2026-11-26-02-admin': admin,
+  '2026-11-26-03-survey-schedules': surveySchedules,
 };

@@ -9,6 +9,7 @@ import type { Database } from './db/schema.ts';
 import databasePlugin from './plugins/database.ts';
 import errorsPlugin from './plugins/errors.ts';
 import viewsPlugin from './plugins/views.ts';
+import adminRoutes, { type AdminSettings } from './routes/admin/index.ts';
 import respondentRoutes from './routes/respondent/index.ts';
 import type { Survey } from './survey/definition.ts';
 
@@ -20,6 +21,8 @@ export interface AppOptions {
   now?: () => Date;
   /** Where the JSON log goes (standard output by default); tests read it to check what is logged. */
   logStream?: { write(line: string): void };
+  /** Admin session limits, password hashing costs, sign-in limits, where the setup link is printed. */
+  admin?: Partial<AdminSettings>;
 }
 
 /** Form posts are small: the largest page (About you) is well under 2 KB. */
@@ -67,6 +70,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     surveys: options.surveys,
     now: options.now ?? (() => new Date()),
     secureCookies: config.publicUrl.startsWith('https:'),
+  });
+  await app.register(adminRoutes, {
+    prefix: '/admin',
+    surveys: options.surveys,
+    now: options.now ?? (() => new Date()),
+    publicUrl: config.publicUrl,
+    cookieSecret: config.cookieSecret,
+    ...options.admin,
   });
   return app;
 }

@@ -1,55 +1,41 @@
-import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
-import { loadConfig } from './config.ts';
-import { connect } from './db/connect.ts';
-import { responseRecordCsv, type StatusFilter } from './exports/response-record.ts';
-import type { Survey } from './survey/definition.ts';
-import { loadSurveys } from './survey/definitions/index.ts';
+import { adminCommand } from './cli/admin.ts';
+import { UsageError } from './cli/common.ts';
+import { exportCommand, importCommand, reportCommand } from './cli/data.ts';
 
-// `npm run -s cli -- <command> [options]`: the same database as the server (DATABASE_URL).
+// `npm run -s cli -- <command> [options]`: the same database as the server (DATABASE_URL),
+// created and migrated if it does not exist yet.
+
+const FILTERS = '[--status all|complete|partial] [--area CODE] [--channel CODE] [--from DATE] [--to DATE]';
 
 const USAGE = `Usage: npm run -s cli -- <command> [options]
 
 Commands:
-  export --survey SLUG [--status complete|partial|all]
-      The survey's responses as CSV (the response record) on standard output.
-      --status defaults to all.
+  export --survey SLUG ${FILTERS}
+      The responses as CSV (the response record, UTF-8 with a BOM) on standard output.
+  report --survey SLUG ${FILTERS}
+      The analysis as JSON on standard output.
+  import --survey SLUG FILE.csv
+      Response records from a CSV file. Any bad row refuses the whole file;
+      response_ids already present are left as they are.
+
+  admin create --email EMAIL --role admin|analyst
+      Adds an account for /admin. An analyst sees and exports the results; an
+      admin also manages accounts, imports and opens or closes surveys.
+  admin reset-password --email EMAIL
+      Sets a new password (and unlocks the account, signing it out everywhere).
+      The password is read from the first line of standard input when that is
+      not a terminal, otherwise asked for twice without being shown.
+
+Filters: --status defaults to all (complete and partial); dates are YYYY-MM-DD
+(inclusive, the day the response was started).
 `;
 
-class UsageError extends Error {}
-
-function surveyNamed(slug: string | undefined): Survey {
-  if (!slug) throw new UsageError('--survey is required');
-  const survey = loadSurveys().find((s) => s.slug === slug);
-  if (!survey)
-    throw new UsageError(
-      `no survey "${slug}" (known: ${loadSurveys()
-        .map((s) => s.slug)
-        .join(', ')})`,
-    );
-  return survey;
-}
-
-function statusOption(value: string | undefined): StatusFilter {
-  const status = value ?? 'all';
-  if (status !== 'complete' && status !== 'partial' && status !== 'all')
-    throw new UsageError(`--status must be complete, partial or all, not "${status}"`);
-  return status;
-}
-
-async function exportCommand(args: string[]) {
-  const { values } = parseArgs({ args, options: { survey: { type: 'string' }, status: { type: 'string' } } });
-  const survey = surveyNamed(values.survey);
-  const status = statusOption(values.status);
-  const db = await connect(loadConfig().databaseUrl);
-  try {
-    await pipeline(responseRecordCsv(db, survey, status), process.stdout);
-  } finally {
-    await db.destroy();
-  }
-}
-
-const commands: Record<string, (args: string[]) => Promise<void>> = { export: exportCommand };
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  export: exportCommand,
+  report: reportCommand,
+  import: importCommand,
+  admin: adminCommand,
+};
 
 async function main(argv: string[]) {
   const [name, ...args] = argv;
@@ -65,11 +51,9 @@ async function main(argv: string[]) {
 try {
   await main(process.argv.slice(2));
 } catch (err) {
-  if (
-    err instanceof UsageError ||
-    (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
-  ) {
-    process.stderr.write(`soundings: ${err.message}\n\n${USAGE}`);
+  const parseError = err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS');
+  if (err instanceof UsageError || parseError) {
+    process.stderr.write(`soundings: ${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
   process.stderr.write(`soundings: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -7,7 +7,8 @@ import { loadSurveys } from './survey/definitions/index.ts';
 const config = loadConfig();
 const surveys = loadSurveys();
 const db = await connect(config.databaseUrl);
-const app = await buildApp({ db, config, surveys });
+// With no admin account yet, the one-time setup link is printed here as well as logged.
+const app = await buildApp({ db, config, surveys, admin: { announce: (text) => console.warn(text) } });
 
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
+import { createAccount as addAccount, hashPassword, type PasswordHashing } from '../src/admin/accounts.ts';
 import { buildApp } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
 import { connect } from '../src/db/connect.ts';
-import type { Database } from '../src/db/schema.ts';
+import type { AdminRole, Database } from '../src/db/schema.ts';
+import type { AdminSettings } from '../src/routes/admin/index.ts';
 import { defineSurvey, type Survey, type SurveyInput } from '../src/survey/definition.ts';
 import { csp2019 } from '../src/survey/definitions/csp-2019.ts';
 
@@ -40,7 +42,12 @@ export interface TestApp {
 
 /** Builds the app on a fresh SQLite database in a temporary folder. */
 export async function makeApp(
-  options: { surveys?: Survey[]; now?: () => Date; config?: Partial<Config>; logStream?: { write(line: string): void } } = {},
+  options: {
+    surveys?: Survey[];
+    now?: () => Date;
+    config?: Partial<Config>;
+    logStream?: { write(line: string): void };
+  } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'soundings-test-'));
   const databaseUrl = join(dir, 'test.sqlite');
@@ -110,5 +117,143 @@ export class Respondent {
     const res = await this.post(page, fields);
     if (res.statusCode !== 303) throw new Error(`POST ${page} answered ${res.statusCode}: ${res.body.slice(0, 500)}`);
     return String(res.headers.location).split('/').pop()?.split('?')[0] as string;
+  }
+}
+
+// --- Admin -----------------------------------------------------------------
+
+/** Argon2id costs for tests: the smallest allowed, so hashing takes well under a millisecond. */
+export const TEST_HASHING: PasswordHashing = { memoryCost: 256, timeCost: 1, parallelism: 1 };
+
+/** Like makeApp, with the admin settings too; cheap password hashing unless told otherwise. */
+export async function makeAdminApp(
+  options: Parameters<typeof makeApp>[0] & { admin?: Partial<AdminSettings> } = {},
+): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'soundings-test-'));
+  const databaseUrl = join(dir, 'test.sqlite');
+  const db = await connect(databaseUrl);
+  const app = await buildApp({
+    db,
+    config: testConfig({ databaseUrl, ...options.config }),
+    surveys: options.surveys ?? [cspSurvey()],
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+    admin: { passwordHashing: TEST_HASHING, ...options.admin },
+  });
+  return {
+    app,
+    db,
+    dir,
+    close: async () => {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Adds an admin account straight to the database; returns its id. */
+export async function createAccount(
+  db: Kysely<Database>,
+  email: string,
+  role: AdminRole,
+  password: string,
+): Promise<string> {
+  const id = await addAccount(db, {
+    email,
+    role,
+    passwordHash: await hashPassword(password, TEST_HASHING),
+    now: new Date(),
+  });
+  if (!id) throw new Error(`an account for ${email} already exists`);
+  return id;
+}
+
+/** The `_csrf` token in a page's forms. */
+export function csrfTokenIn(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error(`no CSRF token in the page: ${html.slice(0, 300)}`);
+  return match[1] as string;
+}
+
+/** Someone using /admin through inject, with a cookie jar like a browser's. */
+export class AdminAgent {
+  readonly cookies = new Map<string, string>();
+  constructor(
+    readonly app: FastifyInstance,
+    /** Sent with every request (a user agent, say). */
+    readonly headers: Record<string, string> = {},
+    readonly remoteAddress = '127.0.0.1',
+  ) {}
+
+  get cookieHeader(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  /** Keeps the cookies a response sets, and forgets those it clears. */
+  keep(res: LightMyRequestResponse) {
+    const set = res.headers['set-cookie'];
+    for (const line of set === undefined ? [] : Array.isArray(set) ? set : [String(set)]) {
+      const [pair, ...attributes] = line.split(';');
+      const at = pair!.indexOf('=');
+      const name = pair!.slice(0, at).trim();
+      const value = pair!.slice(at + 1).trim();
+      const expired = attributes.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) <= Date.now()),
+      );
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  async get(url: string) {
+    return this.keep(
+      await this.app.inject({
+        method: 'GET',
+        url,
+        remoteAddress: this.remoteAddress,
+        headers: { ...this.headers, ...(this.cookies.size ? { cookie: this.cookieHeader } : {}) },
+      }),
+    );
+  }
+
+  /** Posts a form as it stands (no token is added: pass `_csrf` in the fields). */
+  async post(url: string, fields: Record<string, string | string[]> = {}) {
+    return this.keep(
+      await this.app.inject({
+        method: 'POST',
+        url,
+        remoteAddress: this.remoteAddress,
+        headers: { ...FORM, ...this.headers, ...(this.cookies.size ? { cookie: this.cookieHeader } : {}) },
+        payload: form(fields),
+      }),
+    );
+  }
+
+  /** Opens `page`, then submits one of its forms to `action` with the page's CSRF token, as a browser would. */
+  async submit(page: string, action: string, fields: Record<string, string | string[]> = {}) {
+    const shown = await this.get(page);
+    if (shown.statusCode !== 200) throw new Error(`GET ${page} answered ${shown.statusCode}`);
+    return this.post(action, { _csrf: csrfTokenIn(shown.body), ...fields });
+  }
+
+  login(email: string, password: string, next?: string) {
+    return this.submit('/admin/login', '/admin/login', { email, password, ...(next ? { next } : {}) });
+  }
+
+  /** Signs in, failing the test if that does not work. */
+  async signIn(email: string, password: string) {
+    const res = await this.login(email, password);
+    if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}: ${res.body.slice(0, 500)}`);
+    return this;
+  }
+
+  logout() {
+    return this.submit('/admin', '/admin/logout');
+  }
+
+  /** The session cookie's value (signed), or undefined. */
+  get session(): string | undefined {
+    return this.cookies.get('soundings_admin');
   }
 }

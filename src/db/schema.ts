@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** A response: a draft while the respondent answers (status `partial`), then `complete`. */
 export interface ResponsesTable {
@@ -27,11 +27,60 @@ export interface ResponseValuesTable {
   value: string;
 }
 
+/** The pages on a response's route that were submitted (answered or left blank): the bases of the analysis. */
+export interface ResponsePagesTable {
+  response_id: string;
+  page_id: string;
+}
+
+export type AdminRole = 'admin' | 'analyst';
+
+/** A person who may sign in to /admin: an `analyst` views and exports, an `admin` also manages. */
+export interface AdminAccountsTable {
+  /** A random UUID. */
+  id: string;
+  /** Lower-cased; unique. */
+  email: string;
+  /** Argon2id, PHC string format (parameters and salt included). */
+  password_hash: string;
+  role: AdminRole;
+  /** ISO 8601 UTC instants. */
+  created_at: string;
+  /** Wrong passwords since the last successful sign-in: drives the back-off. */
+  failed_logins: Generated<number>;
+  locked_until: string | null;
+  /** Set when an admin disables the account: it can no longer sign in. */
+  disabled_at: string | null;
+}
+
+/** A signed-in admin. The cookie holds a random token; only its SHA-256 is stored. */
+export interface AdminSessionsTable {
+  token_hash: string;
+  account_id: string;
+  created_at: string;
+  last_seen_at: string;
+}
+
+/** An admin's open and close dates for a survey, replacing those in its definition. */
+export interface SurveySchedulesTable {
+  survey: string;
+  opens_at: string | null;
+  closes_at: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   responses: ResponsesTable;
   response_values: ResponseValuesTable;
+  response_pages: ResponsePagesTable;
+  admin_accounts: AdminAccountsTable;
+  admin_sessions: AdminSessionsTable;
+  survey_schedules: SurveySchedulesTable;
 }
 
 export type ResponseRow = Selectable<ResponsesTable>;
 export type NewResponse = Insertable<ResponsesTable>;
 export type ResponseUpdate = Updateable<ResponsesTable>;
+export type AdminAccountRow = Selectable<AdminAccountsTable>;
+export type NewAdminAccount = Insertable<AdminAccountsTable>;
+export type AdminSessionRow = Selectable<AdminSessionsTable>;

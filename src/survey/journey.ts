@@ -94,11 +94,7 @@ export function journey(survey: Survey, submitted: Answers): Journey {
     route.push(page);
     const given = validAnswers(page, submitted, values);
     if (!given) {
-      const kept: Answers = { ...answers };
-      for (const later of survey.reachableFrom.get(id) ?? []) {
-        const pending = validAnswers(survey.pageById.get(later) as Page, submitted, values);
-        if (pending) kept[later] = pending;
-      }
+      const kept: Answers = { ...answers, ...stillToFollow(survey, page, submitted, values) };
       return { route, next: id, complete: false, answers, values, kept };
     }
     answers[id] = given;
@@ -106,6 +102,49 @@ export function journey(survey: Survey, submitted: Answers): Journey {
     id = nextPageId(page, values);
   }
   return { route, next: CHECK_ANSWERS, complete: true, answers, values, kept: answers };
+}
+
+/**
+ * The submitted answers to pages that can still follow `next`, the page to
+ * answer next. A page is reached through an answered page only by the branch
+ * its answers choose, and through an unanswered one only by a branch that an
+ * option still on offer (or the default) could choose; so the follow-up of a
+ * category no longer chosen is dropped, while About you is kept.
+ */
+function stillToFollow(survey: Survey, next: Page, submitted: Answers, values: Values): Answers {
+  const kept: Answers = {};
+  const known: Values = { ...values };
+  const possible = new Set(possibleTargets(next, known));
+  // A page can reach fewer pages than any page before it, so this visits each page after all that lead to it.
+  const later = [...(survey.reachableFrom.get(next.id) ?? [])].sort(
+    (a, b) => (survey.reachableFrom.get(b)?.size ?? 0) - (survey.reachableFrom.get(a)?.size ?? 0),
+  );
+  for (const id of later) {
+    if (!possible.has(id)) continue;
+    const page = survey.pageById.get(id) as Page;
+    const pending = validAnswers(page, submitted, known);
+    if (pending) {
+      kept[id] = pending;
+      Object.assign(known, pending);
+      possible.add(nextPageId(page, known));
+    } else {
+      for (const target of possibleTargets(page, known)) possible.add(target);
+    }
+  }
+  return kept;
+}
+
+/** Where an unanswered page could lead, given the answers so far. */
+function possibleTargets(page: Page, values: Values): string[] {
+  return page.next
+    .filter(({ when }) => {
+      if (!when) return true;
+      const question = page.questions.find((q) => q.id === when.question);
+      if (!question) return !Object.hasOwn(values, when.question) || matches(when, values);
+      const code = 'equals' in when ? when.equals : when.includes;
+      return availableOptions(question, values).some((o) => o.code === code);
+    })
+    .map(({ goto }) => goto);
 }
 
 /** A submitted page's answers, tidied, or null if it was not submitted or an answer no longer applies. */

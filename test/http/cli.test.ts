@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
@@ -55,8 +55,8 @@ describe('cli export', () => {
   it('writes the response record as CSV: header, column order and codes', async () => {
     const { code, stdout } = await cli(['export', '--survey', 'csp-2019', '--status', 'complete'], databaseUrl);
     expect(code).toBe(0);
-    expect(stdout.split('\n')[0]).toBe(HEADER);
-    const rows = parse(stdout, { columns: true }) as Record<string, string>[];
+    expect(stdout.split('\n')[0]).toBe(`\uFEFF${HEADER}`);
+    const rows = parse(stdout, { columns: true, bom: true }) as Record<string, string>[];
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
     expect(row.status).toBe('complete');
@@ -74,18 +74,58 @@ describe('cli export', () => {
 
   it('filters by status, all by default', async () => {
     const partial = await cli(['export', '--survey', 'csp-2019', '--status', 'partial'], databaseUrl);
-    const rows = parse(partial.stdout, { columns: true }) as Record<string, string>[];
+    const rows = parse(partial.stdout, { columns: true, bom: true }) as Record<string, string>[];
     expect(rows.map((r) => [r.status, r.area, r.submitted_at])).toEqual([['partial', 'gravesham', '']]);
     const all = await cli(['export', '--survey', 'csp-2019'], databaseUrl);
-    expect((parse(all.stdout, { columns: true }) as unknown[]).length).toBe(2);
+    expect((parse(all.stdout, { columns: true, bom: true }) as unknown[]).length).toBe(2);
   });
 
   it('creates and migrates a fresh database file, giving just the header', async () => {
     const fresh = join(t.dir, 'fresh', 'new.sqlite');
     const { code, stdout } = await cli(['export', '--survey', 'csp-2019'], fresh);
     expect(code).toBe(0);
-    expect(stdout.trim()).toBe(HEADER);
+    expect(stdout.trimEnd()).toBe(`\uFEFF${HEADER}`);
     expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('imports a CSV file, reports it as JSON, and refuses a bad file with every problem listed', async () => {
+    const db = join(t.dir, 'imported.sqlite');
+    const fixture = join(root, 'test/fixtures/csp-2019-published.csv');
+    const imported = await cli(['import', '--survey', 'csp-2019', fixture], db);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toBe('Imported 420 responses into csp-2019.\n');
+    const again = await cli(['import', '--survey', 'csp-2019', fixture], db);
+    expect(again.stdout).toContain('Imported 0 responses into csp-2019 (420 already present');
+    const report = await cli(['report', '--survey', 'csp-2019'], db);
+    expect(report.code).toBe(0);
+    const json = JSON.parse(report.stdout);
+    expect([json.responses, json.complete, json.partial]).toEqual([420, 400, 20]);
+    expect(json.questions.concern_1).toEqual({
+      answered: 407,
+      counts: { asb: 163, property: 94, town_centre: 80, violence: 37, substance: 33 },
+    });
+    expect(json.questions.concern_1_top3.asb.answered).toBe(154);
+    expect(json.questions.concern_1_top3.asb.counts.fly_tipping).toBe(65);
+    expect(json.questions.concern_1_victim.asb.counts.yes).toBeGreaterThan(0);
+    expect(json.crosstabs.concern_1_by_age.asb['45_54']).toBeGreaterThan(0);
+    expect(Object.keys(json.crosstabs)).toEqual([
+      'concern_1_by_age',
+      'concern_1_by_gender',
+      'concern_1_by_ethnicity',
+      'concern_1_by_area',
+      'concern_1_by_postcode_district',
+    ]);
+    const dartford = JSON.parse((await cli(['report', '--survey', 'csp-2019', '--area', 'dartford'], db)).stdout);
+    expect(dartford.responses).toBe(121);
+    const complete = JSON.parse((await cli(['report', '--survey', 'csp-2019', '--status', 'complete'], db)).stdout);
+    expect(complete.responses).toBe(400);
+
+    const bad = join(t.dir, 'bad.csv');
+    writeFileSync(bad, `${HEADER}\nx1,complete,web,2019-02-18T10:00:00Z,2019-02-18T10:09:00Z,kent,,,,,,,,,,,,,,,,,\n`);
+    const refused = await cli(['import', '--survey', 'csp-2019', bad], db);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Nothing was imported: 1 problem(s)');
+    expect(refused.stderr).toContain('row 2, area: Select one of the options shown ("kent")');
   });
 
   it('explains a wrong survey, status or command with exit code 2', async () => {
@@ -95,6 +135,9 @@ describe('cli export', () => {
       ['export'],
       ['frobnicate'],
       ['export', '--surve', 'x'],
+      ['report', '--survey', 'csp-2019', '--area', 'kent'],
+      ['import', '--survey', 'csp-2019'],
+      ['import', '--survey', 'csp-2019', '/no/such/file.csv'],
     ]) {
       const { code, stderr } = await cli(args, databaseUrl);
       expect(code, args.join(' ')).toBe(2);
