@@ -8,11 +8,15 @@ const SECTOR = /^([A-Z]{1,2}[0-9][0-9A-Z]?) ([0-9])$/;
 
 export type TextFormat = 'postcode';
 
-/** Normalises what a person typed: compatibility forms (full-width letters), case and spaces. */
+/**
+ * Normalises what a person typed: compatibility forms (full-width letters), case and spaces.
+ * Zero-width characters, pasted along with a postcode, are invisible: they are dropped, not read as a space.
+ */
 function tidy(input: string): string {
   return input
     .normalize('NFKC')
-    .replace(/[\s\u200B-\u200D\u2060\uFEFF]+/gu, ' ')
+    .replace(/[\u200B-\u200D\u2060\uFEFF]/gu, '')
+    .replace(/\s+/gu, ' ')
     .trim()
     .toUpperCase();
 }
