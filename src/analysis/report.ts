@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
-import { postcodeDistrict } from '../survey/formats.ts';
-import { type Filters, filteredResponseIds } from './filters.ts';
+import { crossTabName, ROLLUPS } from './counts.ts';
+import { type Filters, flaggedOf } from './filters.ts';
 
 /** How many answered a question, and how many gave each code (blanks are not counted). */
 export interface Tally {
@@ -63,11 +63,33 @@ function emptyTally(): Tally {
   return { answered: 0, counts: {} };
 }
 
-/** Computes the report with a handful of grouped counts over the filtered responses. */
-export async function buildReport(db: Kysely<Database>, survey: Survey, filters: Filters): Promise<Report> {
-  const ids = () => filteredResponseIds(db, survey, filters);
-  const analysis = survey.analysis;
+/** The grouped counts a report is assembled from, however they were counted. */
+export interface ReportParts {
+  byStatusChannel: { status: 'complete' | 'partial'; channel: string; n: number }[];
+  values: { question: string; code: string; n: number }[];
+  answered: { question: string; n: number }[];
+  groupValues: { question: string; group: string; code: string; n: number }[];
+  groupAnswered: { question: string; group: string; n: number }[];
+  pages: { page: string; n: number }[];
+  rankValues: { code: string; n: number }[];
+  ranksAnswered: number;
+  /** Cross-tab cells by table name (`concern_1_by_age`), row code and column code (postcodes by district). */
+  cross: { table: string; row: string; col: string; n: number }[];
+}
 
+/** The questions counted per answer to another (follow-ups), with that question. */
+export function groupedQuestions(survey: Survey): Map<string, string> {
+  const grouped = new Map<string, string>();
+  for (const [id, questions] of survey.questionsById) {
+    const groupBy = questions.find((q) => q.groupBy)?.groupBy;
+    if (groupBy) grouped.set(id, groupBy);
+  }
+  return grouped;
+}
+
+/** Builds the report model from its parts: the tallies, and what the analysis settings derive from them. */
+export function assembleReport(survey: Survey, filters: Filters, parts: ReportParts): Report {
+  const analysis = survey.analysis;
   const report: Report = {
     survey: survey.slug,
     filters,
@@ -82,122 +104,50 @@ export async function buildReport(db: Kysely<Database>, survey: Survey, filters:
     crosstabs: {},
     channels: {},
   };
-
-  const byStatus = await db
-    .selectFrom('responses')
-    .select(['status', 'channel', (eb) => eb.fn.countAll().as('n')])
-    .where('id', 'in', ids())
-    .groupBy(['status', 'channel'])
-    .execute();
-  for (const row of byStatus) {
-    const count = n(row.n);
-    report.responses += count;
-    if (row.status === 'complete') report.complete += count;
-    else report.partial += count;
+  for (const row of parts.byStatusChannel) {
+    if (row.n === 0) continue;
+    report.responses += row.n;
+    if (row.status === 'complete') report.complete += row.n;
+    else report.partial += row.n;
     const channel = entry(report.channels, row.channel, () => ({ complete: 0, partial: 0 }));
-    channel[row.status] += count;
+    channel[row.status] += row.n;
   }
 
-  const grouped = new Map<string, string>();
-  for (const [id, questions] of survey.questionsById) {
-    const groupBy = questions.find((q) => q.groupBy)?.groupBy;
-    if (groupBy) grouped.set(id, groupBy);
-  }
-
-  // Ungrouped questions: counts per code and respondents answering.
-  const [values, answered] = await Promise.all([
-    db
-      .selectFrom('response_values')
-      .select(['question_id', 'value', (eb) => eb.fn.countAll().as('n')])
-      .where('response_id', 'in', ids())
-      .groupBy(['question_id', 'value'])
-      .execute(),
-    db
-      .selectFrom('response_values')
-      .select(['question_id', (eb) => eb.fn.count('response_id').distinct().as('n')])
-      .where('response_id', 'in', ids())
-      .groupBy('question_id')
-      .execute(),
-  ]);
+  const grouped = groupedQuestions(survey);
   const flat = (id: string) => entry(report.questions, id, emptyTally) as Tally;
-  for (const id of survey.questionIds) if (!grouped.has(id)) flat(id);
-  for (const row of values) if (!grouped.has(row.question_id)) add(flat(row.question_id).counts, row.value, n(row.n));
-  for (const row of answered) if (!grouped.has(row.question_id)) flat(row.question_id).answered = n(row.n);
-
-  // Grouped questions (follow-ups): the same, per code of the question they are grouped by.
-  for (const groupBy of new Set(grouped.values())) {
-    const members = [...grouped].filter(([, g]) => g === groupBy).map(([id]) => id);
-    for (const id of members) report.questions[id] = {};
-    const joined = () =>
-      db
-        .selectFrom('response_values as v')
-        .innerJoin('response_values as g', 'g.response_id', 'v.response_id')
-        .where('g.question_id', '=', groupBy)
-        .where('v.question_id', 'in', members)
-        .where('v.response_id', 'in', ids());
-    const [groupValues, groupAnswered] = await Promise.all([
-      joined()
-        .select(['g.value as grp', 'v.question_id', 'v.value', (eb) => eb.fn.countAll().as('n')])
-        .groupBy(['g.value', 'v.question_id', 'v.value'])
-        .execute(),
-      joined()
-        .select(['g.value as grp', 'v.question_id', (eb) => eb.fn.count('v.response_id').distinct().as('n')])
-        .groupBy(['g.value', 'v.question_id'])
-        .execute(),
-    ]);
-    const cell = (id: string, grp: string): Tally => {
-      const byGroup = report.questions[id] as Record<string, Tally>;
-      return entry(byGroup, grp, emptyTally);
-    };
-    for (const row of groupValues) add(cell(row.question_id, row.grp).counts, row.value, n(row.n));
-    for (const row of groupAnswered) cell(row.question_id, row.grp).answered = n(row.n);
+  for (const id of survey.questionIds) {
+    if (grouped.has(id)) report.questions[id] = {};
+    else flat(id);
   }
-
-  const pages = await db
-    .selectFrom('response_pages')
-    .select(['page_id', (eb) => eb.fn.countAll().as('n')])
-    .where('response_id', 'in', ids())
-    .groupBy('page_id')
-    .execute();
-  for (const row of pages) report.pagesReached[row.page_id] = n(row.n);
+  for (const row of parts.values)
+    if (row.n && !grouped.has(row.question)) add(flat(row.question).counts, row.code, row.n);
+  for (const row of parts.answered) if (row.n && !grouped.has(row.question)) flat(row.question).answered = row.n;
+  const cell = (id: string, group: string) =>
+    entry(entry(report.questions, id, () => ({})) as Record<string, Tally>, group, emptyTally);
+  for (const row of parts.groupValues) if (row.n) add(cell(row.question, row.group).counts, row.code, row.n);
+  for (const row of parts.groupAnswered) if (row.n) cell(row.question, row.group).answered = row.n;
+  for (const row of parts.pages) if (row.n) report.pagesReached[row.page] = row.n;
 
   if (!analysis) return report;
 
-  if (analysis.ranks.length) {
-    const [rankValues, rankAnswered] = await Promise.all([
-      db
-        .selectFrom('response_values')
-        .select(['value', (eb) => eb.fn.count('response_id').distinct().as('n')])
-        .where('question_id', 'in', analysis.ranks)
-        .where('response_id', 'in', ids())
-        .groupBy('value')
-        .execute(),
-      db
-        .selectFrom('response_values')
-        .select((eb) => eb.fn.count('response_id').distinct().as('n'))
-        .where('question_id', 'in', analysis.ranks)
-        .where('response_id', 'in', ids())
-        .executeTakeFirst(),
-    ]);
-    for (const row of rankValues) report.combined.ranks.counts[row.value] = n(row.n);
-    report.combined.ranks.answered = n(rankAnswered?.n);
-    // A category can be chosen at one rank only, so summing the ranks' follow-ups counts each respondent once.
-    for (const id of analysis.rankFollowUps) {
-      for (const [grp, tally] of Object.entries((report.questions[id] ?? {}) as Record<string, Tally>)) {
-        const sum = entry(report.combined.followUps, grp, emptyTally);
-        sum.answered += tally.answered;
-        for (const [code, count] of Object.entries(tally.counts)) add(sum.counts, code, count);
-      }
+  for (const row of parts.rankValues) if (row.n) report.combined.ranks.counts[row.code] = row.n;
+  report.combined.ranks.answered = parts.ranksAnswered;
+  // A category can be chosen at one rank only, so summing the ranks' follow-ups counts each respondent once.
+  for (const id of analysis.rankFollowUps) {
+    for (const [group, tally] of Object.entries((report.questions[id] ?? {}) as Record<string, Tally>)) {
+      const sum = entry(report.combined.followUps, group, emptyTally);
+      sum.answered += tally.answered;
+      for (const [code, count] of Object.entries(tally.counts)) add(sum.counts, code, count);
     }
   }
 
   for (const { victim, reported } of analysis.victims) {
     const victims = (report.questions[victim] ?? {}) as Record<string, Tally>;
     const reports = (report.questions[reported] ?? {}) as Record<string, Tally>;
-    for (const [grp, tally] of Object.entries(victims)) {
+    for (const [group, tally] of Object.entries(victims)) {
       const yes = tally.counts.yes ?? 0;
-      const said = reports[grp]?.counts ?? {};
-      const sum = entry(report.victims, grp, () => ({ victims: 0, reported: 0, notReported: 0, notAnswered: 0 }));
+      const said = reports[group]?.counts ?? {};
+      const sum = entry(report.victims, group, () => ({ victims: 0, reported: 0, notReported: 0, notAnswered: 0 }));
       sum.victims += yes;
       sum.reported += said.yes ?? 0;
       sum.notReported += said.no ?? 0;
@@ -218,31 +168,113 @@ export async function buildReport(db: Kysely<Database>, survey: Survey, filters:
 
   if (analysis.crosstabs) {
     const { question, by } = analysis.crosstabs;
-    const rows = await db
-      .selectFrom('response_values as a')
-      .innerJoin('response_values as b', 'b.response_id', 'a.response_id')
-      .select(['a.value as row', 'b.question_id as dimension', 'b.value as col', (eb) => eb.fn.countAll().as('n')])
-      .where('a.question_id', '=', question)
-      .where('b.question_id', 'in', by)
-      .where('a.response_id', 'in', ids())
-      .groupBy(['a.value', 'b.question_id', 'b.value'])
-      .execute();
-    const postcodeQuestions = new Set(
-      by.filter((id) => survey.questionsById.get(id)?.some((q) => q.type === 'text' && q.format === 'postcode')),
-    );
-    const key = (dimension: string) =>
-      `${question}_by_${postcodeQuestions.has(dimension) ? `${dimension}_district` : dimension}`;
-    for (const dimension of by) report.crosstabs[key(dimension)] = {};
-    for (const row of rows) {
-      const table = report.crosstabs[key(row.dimension)] as Record<string, Record<string, number>>;
-      const col =
-        postcodeQuestions.has(row.dimension) && row.col !== 'prefer_not_to_say' ? postcodeDistrict(row.col) : row.col;
-      add(
-        entry(table, row.row, () => ({})),
-        col,
-        n(row.n),
-      );
+    for (const dimension of by) report.crosstabs[crossTabName(survey, question, dimension)] = {};
+    for (const row of parts.cross) {
+      if (!row.n) continue;
+      const table = entry(report.crosstabs, row.table, () => ({}));
+      add(entry(table, row.row, () => ({})), row.col, row.n);
     }
   }
   return report;
+}
+
+/**
+ * The report under the filters, from the running counts (see counts.ts): a
+ * couple of sums over a few thousand rows, whatever the number of responses.
+ */
+export async function buildReport(db: Kysely<Database>, survey: Survey, filters: Filters): Promise<Report> {
+  const rows = await sumCounts(db, survey, filters);
+  const parts: ReportParts = {
+    byStatusChannel: [],
+    values: [],
+    answered: [],
+    groupValues: [],
+    groupAnswered: [],
+    pages: [],
+    rankValues: [],
+    ranksAnswered: 0,
+    cross: [],
+  };
+  for (const row of rows) {
+    const count = n(row.n);
+    if (!count) continue;
+    const [kind, a = '', b = '', c = ''] = row.metric.split('|');
+    switch (kind) {
+      case 'n':
+        parts.byStatusChannel.push({ status: row.status, channel: a, n: count });
+        break;
+      case 'p':
+        parts.pages.push({ page: a, n: count });
+        break;
+      case 'a':
+        parts.answered.push({ question: a, n: count });
+        break;
+      case 'v':
+        parts.values.push({ question: a, code: b, n: count });
+        break;
+      case 'ga':
+        parts.groupAnswered.push({ question: a, group: b, n: count });
+        break;
+      case 'gv':
+        parts.groupValues.push({ question: a, group: b, code: c, n: count });
+        break;
+      case 'ra':
+        parts.ranksAnswered += count;
+        break;
+      case 'rv':
+        parts.rankValues.push({ code: a, n: count });
+        break;
+      case 'x':
+        parts.cross.push({ table: a, row: b, col: c, n: count });
+        break;
+    }
+  }
+  // Each metric arrives once per status: merge before assembling.
+  return assembleReport(survey, filters, mergeParts(parts));
+}
+
+/** Sums rows of the same key (the counts query returns one per status and channel). */
+function mergeParts(parts: ReportParts): ReportParts {
+  const merge = <T extends { n: number }>(rows: T[], key: (r: T) => string): T[] => {
+    const byKey = new Map<string, T>();
+    for (const r of rows) {
+      const k = key(r);
+      const existing = byKey.get(k);
+      if (existing) existing.n += r.n;
+      else byKey.set(k, { ...r });
+    }
+    return [...byKey.values()];
+  };
+  return {
+    ...parts,
+    values: merge(parts.values, (r) => `${r.question}|${r.code}`),
+    answered: merge(parts.answered, (r) => r.question),
+    groupValues: merge(parts.groupValues, (r) => `${r.question}|${r.group}|${r.code}`),
+    groupAnswered: merge(parts.groupAnswered, (r) => `${r.question}|${r.group}`),
+    pages: merge(parts.pages, (r) => r.page),
+    rankValues: merge(parts.rankValues, (r) => r.code),
+    cross: merge(parts.cross, (r) => `${r.table}|${r.row}|${r.col}`),
+  };
+}
+
+/** Sums the kept counts under the filters, by metric and status, from the smallest rollup that can. */
+async function sumCounts(db: Kysely<Database>, survey: Survey, filters: Filters) {
+  const needed = new Set<string>();
+  if (filters.channel) needed.add('channel');
+  if (filters.area) needed.add('area');
+  if (filters.from || filters.to) needed.add('day');
+  const rollup = ROLLUPS.find((r) => [...needed].every((d) => (r.dims as string[]).includes(d))) ?? ROLLUPS[ROLLUPS.length - 1];
+  // The rollups share their column names; Kysely cannot type a table chosen at run time.
+  let query = (db as unknown as Kysely<{ counts: Database['report_counts'] }>)
+    .selectFrom(`${rollup?.table ?? 'report_counts'} as counts` as 'counts')
+    .select(['metric', 'status', (eb) => eb.fn.sum<number>('n').as('n')])
+    .where('survey', '=', survey.slug);
+  if (filters.status !== 'all') query = query.where('status', '=', filters.status);
+  if (filters.channel) query = query.where('channel', '=', filters.channel);
+  if (filters.area) query = query.where('area', '=', filters.area);
+  if (filters.from) query = query.where('day', '>=', filters.from);
+  if (filters.to) query = query.where('day', '<=', filters.to);
+  // Flagged responses (see filters.ts): every rollup keeps the flag as a dimension.
+  if (flaggedOf(filters) !== 'include') query = query.where('flagged', '=', flaggedOf(filters) === 'only' ? 1 : 0);
+  return query.groupBy(['metric', 'status']).execute();
 }

@@ -1,0 +1,277 @@
+// The benchmark suite: `npm run bench` (everything, writes bench/RESULTS.md) or
+// `npm run bench -- --smoke` (a ten-second check that it all still runs, for CI).
+// Servers run pinned to core 0 and the load generator to core 1 (taskset), on
+// 127.0.0.1 only. Figures are reported beside the bare baseline measured in the
+// same run, as ratios, because this machine is shared and noisy.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createAccount, hashPassword } from '../src/admin/accounts.ts';
+import { connect } from '../src/db/connect.ts';
+import { loadSurveys } from '../src/survey/definitions/index.ts';
+import { generateResponses } from './generate.ts';
+
+const root = join(import.meta.dirname, '..');
+const smoke = process.argv.includes('--smoke');
+const dataDir = join(root, 'bench/.data');
+mkdirSync(dataDir, { recursive: true });
+const survey = loadSurveys()[0]!;
+const PASSWORD = 'benchmark passphrase 2026';
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const pinned = (core: number, command: string, args: string[]) =>
+  hasTaskset ? (['taskset', ['-c', String(core), command, ...args]] as const) : ([command, args] as const);
+
+interface Load {
+  requests: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p97_5: number;
+  p99: number;
+  errors: number;
+  timeouts: number;
+  status: Record<string, number>;
+  journeysPerSecond?: number;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Starts a server process on core 0 and waits until it answers. */
+async function startServer(script: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const [command, args] = pinned(0, process.execPath, ['--import', 'tsx', script]);
+  const child = spawn(command, [...args], {
+    cwd: root,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'production', TRUST_PROXY: 'true', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+      return child;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${script} did not start on port ${port}`);
+}
+
+/** The peak resident memory of a process so far, in MB (Linux VmHWM). */
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+  return Math.round(kb / 1024);
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/** Runs the load generator on core 1 and returns its figures. */
+function load(mode: string, port: number, options: Record<string, string | number>): Load {
+  const [command, args] = pinned(1, process.execPath, [
+    '--import',
+    'tsx',
+    join(root, 'bench/load.ts'),
+    mode,
+    `http://127.0.0.1:${port}`,
+    ...Object.entries(options).map(([k, v]) => `${k}=${v}`),
+  ]);
+  const out = execFileSync(command, [...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop() as string) as Load;
+}
+
+/** A database of `count` generated responses, made once and kept in bench/.data. */
+async function dataset(count: number): Promise<string> {
+  const path = join(dataDir, `responses-${count}.sqlite`);
+  if (existsSync(path) && existsSync(`${path}.done`)) return path;
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+  log(`generating ${count} responses…`);
+  const started = performance.now();
+  const db = await connect(path);
+  await generateResponses(db, survey, count);
+  await createAccount(db, { email: 'bench@example.org', role: 'analyst', passwordHash: await hashPassword(PASSWORD), now: new Date() });
+  await db.destroy();
+  writeFileSync(`${path}.done`, `${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  return path;
+}
+
+/** Signs in as the benchmark analyst and returns the cookie header. */
+async function signIn(port: number): Promise<string> {
+  const jar = new Map<string, string>();
+  const keep = (res: Response) => {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const at = pair.indexOf('=');
+      jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  };
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const page = await fetch(`http://127.0.0.1:${port}/admin/login`);
+  keep(page);
+  const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  const res = await fetch(`http://127.0.0.1:${port}/admin/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    body: new URLSearchParams({ _csrf: token, email: 'bench@example.org', password: PASSWORD }).toString(),
+  });
+  keep(res);
+  if (res.status !== 303) throw new Error(`sign-in answered ${res.status}`);
+  return cookie();
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const rows: string[] = [];
+const section = (title: string, intro: string, header: string[], lines: string[][]) => {
+  rows.push(`## ${title}`, '', intro, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+  for (const l of lines) rows.push(`| ${l.join(' | ')} |`);
+  rows.push('');
+};
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const result = await work();
+  return [result, (performance.now() - start) / 1000];
+}
+
+async function main() {
+  const seconds = smoke ? 2 : 15;
+  const fresh = (name: string) => {
+    const path = join(dataDir, `${name}.sqlite`);
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+    return path;
+  };
+
+  // (2) One question-page POST against the bare baseline's insert.
+  log('baseline and question-page POST…');
+  let server = await startServer('bench/baseline-server.ts', { DATABASE_URL: fresh('baseline') }, 3990);
+  const baseline = load('baseline-post', 3990, { duration: seconds, connections: 50 });
+  await stop(server);
+  server = await startServer('src/server.ts', { DATABASE_URL: fresh('question-post') }, 3991);
+  const questionPost = load('question-post', 3991, { duration: seconds, connections: 50 });
+  await stop(server);
+  section(
+    'Question-page POST against the bare baseline',
+    `50 connections for ${seconds} s each; the baseline is Fastify + formbody + better-sqlite3 inserting one row per POST (WAL, synchronous=FULL, like the product). Target: the product at no less than 50% of the baseline's rate.`,
+    ['server', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline'],
+    [
+      ['bare baseline', fmt(baseline.rps), fmt(baseline.p50), fmt(baseline.p99), '1.00'],
+      ['product: POST a question page', fmt(questionPost.rps), fmt(questionPost.p50), fmt(questionPost.p99), fmt(questionPost.rps / baseline.rps, 2)],
+    ],
+  );
+
+  // (1) Whole journeys at 50 concurrent respondents.
+  log('whole journeys…');
+  server = await startServer('src/server.ts', { DATABASE_URL: fresh('journeys') }, 3992);
+  const journeys = load('journeys', 3992, { duration: seconds * 2, connections: 50 });
+  const journeyRss = peakRssMb(server.pid);
+  await stop(server);
+  section(
+    'Whole respondent journeys, 50 concurrent respondents',
+    `Each respondent fetches and answers every page (start, area, three concerns with their follow-ups and a "did you report it", About you, postcode, check your answers, send, thank you: ${journeys.journeysPerSecond !== undefined ? 'about 31' : ''} requests), with cookies and CSRF tokens as a browser sends them, for ${seconds * 2} s. Targets: 180 completed responses/s, p99 page latency under 100 ms, server RSS under 250 MB.`,
+    ['completed responses/s', 'requests/s', 'p50 ms', 'p99 ms', 'server peak RSS MB', 'errors', '4xx', '5xx', 'baseline requests/s'],
+    [
+      [
+        fmt(journeys.journeysPerSecond ?? Number.NaN, 1),
+        fmt(journeys.rps),
+        fmt(journeys.p50),
+        fmt(journeys.p99),
+        fmt(journeyRss),
+        String(journeys.errors),
+        String(journeys.status['4xx'] ?? 0),
+        String(journeys.status['5xx'] ?? 0),
+        fmt(baseline.rps),
+      ],
+    ],
+  );
+
+  // (3) The analysis at growing sizes.
+  const sizes = smoke ? [1000] : [10_000, 100_000, 1_000_000];
+  const filters: [string, string][] = [
+    ['unfiltered', ''],
+    ['area', 'area=dartford'],
+    ['channel', 'channel=facebook'],
+    ['status', 'status=complete'],
+    ['date range', 'from=2026-02-05&to=2026-02-18'],
+  ].slice(0, smoke ? 2 : undefined) as [string, string][];
+  const analysisLines: string[][] = [];
+  for (const size of sizes) {
+    const path = await dataset(size);
+    log(`analysis at ${size}…`);
+    server = await startServer('src/server.ts', { DATABASE_URL: path }, 3993);
+    const cookie = await signIn(3993);
+    for (const [label, query] of filters) {
+      for (const [what, url] of [
+        ['report JSON', `/admin/surveys/csp-2019/report.json${query ? `?${query}` : ''}`],
+        ['analysis page', `/admin/surveys/csp-2019${query ? `?${query}` : ''}`],
+      ] as const) {
+        const result = load('get', 3993, { duration: smoke ? 1 : 4, connections: 4, path: url, cookie });
+        analysisLines.push([String(size), what, label, fmt(result.rps), fmt(result.p50), fmt(result.p97_5), fmt(result.p99), String(result.status['2xx'] ?? 0)]);
+      }
+    }
+    await stop(server);
+  }
+  section(
+    'Analysis: report JSON and the full analysis page',
+    'Four analysts at once, each view for 4 s. autocannon reports p97.5 rather than p95; p97.5 under the target implies p95 under it. Target: p95 under 100 ms at 1M responses, unfiltered and filtered.',
+    ['responses', 'view', 'filter', 'requests/s', 'p50 ms', 'p97.5 ms', 'p99 ms', '200 answers'],
+    analysisLines,
+  );
+
+  // (4) Export and (5) import.
+  const exportLines: string[][] = [];
+  for (const size of smoke ? [1000] : [100_000, 1_000_000]) {
+    const path = await dataset(size);
+    log(`CSV export of ${size}…`);
+    const out = openSync(join(dataDir, `export-${size}.csv`), 'w');
+    const run = spawnSync(
+      '/usr/bin/time',
+      ['-f', '%e %M', process.execPath, '--import', 'tsx', 'src/cli.ts', 'export', '--survey', 'csp-2019'],
+      { cwd: root, env: { ...process.env, DATABASE_URL: path }, stdio: ['ignore', out, 'pipe'], encoding: 'utf8' },
+    );
+    closeSync(out);
+    const [seconds_, kb] = (run.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+    exportLines.push([String(size), 'CSV (CLI, all responses)', fmt(seconds_ ?? Number.NaN, 1), fmt(size / (seconds_ ?? 1)), fmt((kb ?? 0) / 1024)]);
+  }
+  section('Export', 'Wall time and peak RSS of the whole CLI process (`/usr/bin/time`). Targets: CSV of 1M in under 10 s with peak RSS under 200 MB.', ['responses', 'export', 'seconds', 'rows/s', 'peak RSS MB'], exportLines);
+
+  const header = [
+    '# Benchmark results',
+    '',
+    `Made by \`npm run bench${smoke ? ' -- --smoke' : ''}\` on ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${hasTaskset ? 'servers on core 0 and the load generator on core 1 (taskset)' : 'no taskset: not pinned'}. The machine is shared: compare the ratios within this run, not absolute figures across runs.`,
+    '',
+  ];
+  const target = smoke ? join(dataDir, 'RESULTS-smoke.md') : join(root, 'bench/RESULTS.md');
+  writeFileSync(target, `${[...header, ...rows].join('\n')}\n`);
+  log(`written ${target}`);
+  if (smoke) {
+    process.stdout.write(readFileSync(target, 'utf8'));
+    // The smoke run checks that every scenario really ran, not how fast.
+    const problems = [
+      ...(journeys.journeysPerSecond ? [] : ['no journey was completed']),
+      ...((journeys.status['5xx'] ?? 0) > 0 ? ['journeys met server errors'] : []),
+      ...(questionPost.status['5xx'] || !questionPost.requests ? ['question POSTs failed'] : []),
+      ...analysisLines.filter((l) => l[7] === '0').map((l) => `no successful answer for ${l[1]} (${l[2]})`),
+      ...exportLines.filter((l) => !Number.isFinite(Number(l[2]))).map(() => 'the export did not run'),
+    ];
+    if (problems.length) throw new Error(`benchmark smoke failed: ${problems.join('; ')}`);
+  }
+}
+
+await main();

@@ -1,0 +1,248 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { Survey } from '../survey/definition.ts';
+import { postcodeDistrict } from '../survey/formats.ts';
+import type { Values } from '../survey/journey.ts';
+
+// The analysis is kept as running counts, updated in the same transaction as
+// each answer, so that a report over a million responses sums a few thousand
+// rows instead of grouping fifteen million.
+//
+// A response contributes 1 to each of its "metrics" (a code given to a
+// question, a page submitted, a cell of a cross-tab...) under its dimensions
+// (status, channel, area, the day it was started, whether it is flagged): the
+// filters an analyst can apply. Counts are kept three times (ROLLUPS): with
+// every dimension, for any combination of filters; over all days, for reports
+// without a date filter; and per day without channel or area, for date
+// filters. A report reads the smallest that has the dimensions it filters on.
+
+/** The filterable facts of a response, under which its metrics are counted. */
+export interface Dims {
+  survey: string;
+  status: 'complete' | 'partial';
+  channel: string;
+  /** The area code, or '' when not answered. */
+  area: string;
+  /** YYYY-MM-DD of started_at. */
+  day: string;
+  /** 1 when the response is flagged as suspicious, else 0. */
+  flagged: number;
+}
+
+/** What a response counts for: its dimensions and its metrics. */
+export interface Contribution {
+  dims: Dims;
+  metrics: string[];
+}
+
+/** Metric names. `|` separates parts; codes never contain it. */
+export const metric = {
+  /** One per response, by its channel (the channels table needs it where channel is not a dimension). */
+  responses: (channel: string) => `n|${channel}`,
+  page: (page: string) => `p|${page}`,
+  answered: (question: string) => `a|${question}`,
+  value: (question: string, code: string) => `v|${question}|${code}`,
+  groupAnswered: (question: string, group: string) => `ga|${question}|${group}`,
+  groupValue: (question: string, group: string, code: string) => `gv|${question}|${group}|${code}`,
+  ranksAnswered: 'ra',
+  rankValue: (code: string) => `rv|${code}`,
+  cross: (table: string, row: string, col: string) => `x|${table}|${row}|${col}`,
+};
+
+/** The name of a cross-tab: `<question>_by_<dimension>`, a postcode question by district. */
+export function crossTabName(survey: Survey, question: string, dimension: string): string {
+  return `${question}_by_${isPostcode(survey, dimension) ? `${dimension}_district` : dimension}`;
+}
+
+function isPostcode(survey: Survey, id: string): boolean {
+  return survey.questionsById.get(id)?.some((q) => q.type === 'text' && q.format === 'postcode') ?? false;
+}
+
+/** The metrics a response counts for, from the values on its route and the pages it submitted. */
+export function metricsOf(survey: Survey, channel: string, values: Values, pages: Iterable<string>): string[] {
+  const out = [metric.responses(channel)];
+  for (const page of pages) out.push(metric.page(page));
+  const list = (id: string) => {
+    const value = values[id];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  };
+  for (const [id, questions] of survey.questionsById) {
+    const codes = list(id);
+    if (!codes.length) continue;
+    const groupBy = questions.find((q) => q.groupBy)?.groupBy;
+    if (groupBy) {
+      const group = values[groupBy];
+      if (typeof group !== 'string') continue;
+      out.push(metric.groupAnswered(id, group));
+      for (const code of codes) out.push(metric.groupValue(id, group, code));
+    } else {
+      out.push(metric.answered(id));
+      for (const code of codes) out.push(metric.value(id, code));
+    }
+  }
+  const analysis = survey.analysis;
+  if (!analysis) return out;
+  const ranked = new Set(analysis.ranks.flatMap(list));
+  if (ranked.size) out.push(metric.ranksAnswered);
+  for (const code of ranked) out.push(metric.rankValue(code));
+  if (analysis.crosstabs) {
+    const { question, by } = analysis.crosstabs;
+    for (const row of list(question)) {
+      for (const dimension of by) {
+        for (const col of list(dimension)) {
+          const cell = isPostcode(survey, dimension) && col !== 'prefer_not_to_say' ? postcodeDistrict(col) : col;
+          out.push(metric.cross(crossTabName(survey, question, dimension), row, cell));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The dimensions of a response row and its values. */
+export function dimsOf(
+  survey: Survey,
+  row: { survey: string; status: 'complete' | 'partial'; channel: string; started_at: string; flag?: string | null },
+  values: Values,
+): Dims {
+  const areaQuestion = survey.analysis?.area;
+  const area = areaQuestion ? values[areaQuestion] : undefined;
+  return {
+    survey: row.survey,
+    status: row.status,
+    channel: row.channel,
+    area: typeof area === 'string' ? area : '',
+    day: row.started_at.slice(0, 10),
+    flagged: row.flag ? 1 : 0,
+  };
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+type DimName = keyof Dims;
+export type CountsTable = 'report_totals' | 'report_days' | 'report_counts';
+
+/** The tables the counts are kept in, smallest first, with the dimensions each keeps. */
+export const ROLLUPS: { table: CountsTable; dims: DimName[] }[] = [
+  { table: 'report_totals', dims: ['survey', 'status', 'channel', 'area', 'flagged'] },
+  { table: 'report_days', dims: ['survey', 'status', 'day', 'flagged'] },
+  { table: 'report_counts', dims: ['survey', 'status', 'channel', 'area', 'day', 'flagged'] },
+];
+
+type CountRow = Partial<Dims> & { metric: string; n: number };
+
+/** Adds metric counts under dimensions into each rollup's rows, keyed for merging. */
+export class CountSheet {
+  readonly rows = new Map<CountsTable, Map<string, CountRow>>(ROLLUPS.map((r) => [r.table, new Map()]));
+
+  add(dims: Dims, metrics: readonly string[], sign: number) {
+    for (const { table, dims: kept } of ROLLUPS) {
+      const projected: Partial<Dims> = {};
+      for (const d of kept) (projected as Record<string, unknown>)[d] = dims[d];
+      const prefix = kept.map((d) => dims[d]).join('\u0000');
+      const rows = this.rows.get(table) as Map<string, CountRow>;
+      for (const m of metrics) {
+        const key = `${prefix}\u0001${m}`;
+        const row = rows.get(key) ?? { ...projected, metric: m, n: 0 };
+        row.n += sign;
+        rows.set(key, row);
+      }
+    }
+  }
+
+  /** Writes the sheet's counts, adding them to those already kept. */
+  async write(db: Db) {
+    for (const { table, dims } of ROLLUPS) {
+      const rows = [...(this.rows.get(table)?.values() ?? [])].filter((r) => r.n !== 0);
+      for (let i = 0; i < rows.length; i += 1000) {
+        await (db as Kysely<any>)
+          .insertInto(table)
+          .values(rows.slice(i, i + 1000))
+          .onConflict((oc: any) =>
+            oc.columns([...dims, 'metric']).doUpdateSet((eb: any) => ({ n: eb(`${table}.n`, '+', eb.ref('excluded.n')) })),
+          )
+          .execute();
+      }
+    }
+  }
+}
+
+/**
+ * Moves a response's counts from what it counted for before (null: nothing)
+ * to what it counts for now (null: nothing, when it is erased). Metrics
+ * unchanged under unchanged dimensions cost nothing.
+ */
+export async function applyContribution(db: Db, before: Contribution | null, after: Contribution | null) {
+  const sheet = new CountSheet();
+  if (before) sheet.add(before.dims, before.metrics, -1);
+  if (after) sheet.add(after.dims, after.metrics, 1);
+  await sheet.write(db);
+}
+
+/** What a stored response counts for now: its row, its route values and its pages. */
+export async function storedContribution(db: Db, survey: Survey, id: string): Promise<Contribution | null> {
+  const row = await db.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  const [valueRows, pageRows] = await Promise.all([
+    db.selectFrom('response_values').select(['question_id', 'value']).where('response_id', '=', id).execute(),
+    db.selectFrom('response_pages').select('page_id').where('response_id', '=', id).execute(),
+  ]);
+  const values = valuesFromRows(survey, valueRows);
+  return {
+    dims: dimsOf(survey, row, values),
+    metrics: metricsOf(survey, row.channel, values, pageRows.map((p) => p.page_id)),
+  };
+}
+
+/** Rebuilds route values from response_values rows (multi-choice questions as lists). */
+export function valuesFromRows(survey: Survey, rows: { question_id: string; value: string }[]): Values {
+  const values: Values = {};
+  for (const { question_id, value } of rows) {
+    const multiple = survey.questionsById.get(question_id)?.some((q) => q.type === 'multiple');
+    if (multiple) values[question_id] = [...((values[question_id] as string[] | undefined) ?? []), value];
+    else values[question_id] = value;
+  }
+  return values;
+}
+
+/**
+ * Recounts a survey from its stored responses, replacing its running counts:
+ * for data written before the counts existed, after a bulk change such as a
+ * purge, or to repair. Reads the responses in batches, so memory stays flat.
+ */
+export async function rebuildCounts(db: Kysely<Database>, survey: Survey, batch = 5000): Promise<number> {
+  const sheet = new CountSheet();
+  let after = '';
+  let responses = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('responses')
+      .selectAll()
+      .where('survey', '=', survey.slug)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(batch)
+      .execute();
+    if (!rows.length) break;
+    after = (rows[rows.length - 1] as { id: string }).id;
+    const ids = rows.map((r) => r.id);
+    const [valueRows, pageRows] = await Promise.all([
+      db.selectFrom('response_values').select(['response_id', 'question_id', 'value']).where('response_id', 'in', ids).execute(),
+      db.selectFrom('response_pages').select(['response_id', 'page_id']).where('response_id', 'in', ids).execute(),
+    ]);
+    const valuesBy = new Map<string, { question_id: string; value: string }[]>();
+    for (const v of valueRows) valuesBy.set(v.response_id, [...(valuesBy.get(v.response_id) ?? []), v]);
+    const pagesBy = new Map<string, string[]>();
+    for (const p of pageRows) pagesBy.set(p.response_id, [...(pagesBy.get(p.response_id) ?? []), p.page_id]);
+    for (const row of rows) {
+      const values = valuesFromRows(survey, valuesBy.get(row.id) ?? []);
+      sheet.add(dimsOf(survey, row, values), metricsOf(survey, row.channel, values, pagesBy.get(row.id) ?? []), 1);
+    }
+    responses += rows.length;
+  }
+  await db.transaction().execute(async (trx) => {
+    for (const { table } of ROLLUPS) await (trx as Kysely<any>).deleteFrom(table).where('survey', '=', survey.slug).execute();
+    await sheet.write(trx);
+  });
+  return responses;
+}
