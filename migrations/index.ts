@@ -2,10 +2,16 @@ import type { Migration } from 'kysely/migration';
 import * as responses from './2026-11-26-01-responses.ts';
 import * as admin from './2026-11-26-02-admin.ts';
 import * as surveySchedules from './2026-11-26-03-survey-schedules.ts';
+import * as responseFlags from './2026-11-26-04-response-flags.ts';
+import * as paperEntries from './2026-11-26-05-paper-entries.ts';
+import * as reportCounts from './2026-11-26-06-report-counts.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
 export const migrations: Record<string, Migration> = {
   '2026-11-26-01-responses': responses,
   '2026-11-26-02-admin': admin,
   '2026-11-26-03-survey-schedules': surveySchedules,
+  '2026-11-26-04-response-flags': responseFlags,
+  '2026-11-26-05-paper-entries': paperEntries,
+  '2026-11-26-06-report-counts': reportCounts,
 };

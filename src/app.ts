@@ -8,8 +8,12 @@ import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import databasePlugin from './plugins/database.ts';
 import errorsPlugin from './plugins/errors.ts';
+import overloadPlugin, { type OverloadSettings } from './plugins/overload.ts';
+import securityPlugin from './plugins/security.ts';
 import viewsPlugin from './plugins/views.ts';
 import adminRoutes, { type AdminSettings } from './routes/admin/index.ts';
+import publicPages from './routes/public-pages.ts';
+import type { RespondentGuardSettings } from './routes/respondent/guards.ts';
 import respondentRoutes from './routes/respondent/index.ts';
 import type { Survey } from './survey/definition.ts';
 
@@ -23,6 +27,17 @@ export interface AppOptions {
   logStream?: { write(line: string): void };
   /** Admin session limits, password hashing costs, sign-in limits, where the setup link is printed. */
   admin?: Partial<AdminSettings>;
+  /** The respondent's anti-ballot-stuffing settings: minimum time to complete, burst limit on new drafts. */
+  respondent?: Partial<RespondentGuardSettings>;
+  /** Load shedding (a fast 503 page instead of a queue): server.ts turns it on; off when absent, as in tests. */
+  overload?: Partial<OverloadSettings>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** config.publicUrl: the only source of absolute links (share links, canonical URLs), never the Host header. */
+    publicUrl: string;
+  }
 }
 
 /** Form posts are small: the largest page (About you) is well under 2 KB. */
@@ -60,16 +75,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(databasePlugin, { db: options.db });
   await app.register(viewsPlugin, { cache: process.env.NODE_ENV !== 'development' });
   await app.register(errorsPlugin);
+  if (options.overload) await app.register(overloadPlugin, options.overload);
+  await app.register(securityPlugin, { publicUrl: config.publicUrl, trustProxy: config.trustProxy });
   await app.register(fastifyStatic, {
     root: join(import.meta.dirname, '../public'),
     prefix: '/public/',
     index: false,
     maxAge: '1h',
   });
+  app.decorate('publicUrl', config.publicUrl);
+  await app.register(publicPages, { surveys: options.surveys, config, now: options.now ?? (() => new Date()) });
   await app.register(respondentRoutes, {
     surveys: options.surveys,
     now: options.now ?? (() => new Date()),
     secureCookies: config.publicUrl.startsWith('https:'),
+    cookieSecret: config.cookieSecret,
+    ...options.respondent,
   });
   await app.register(adminRoutes, {
     prefix: '/admin',

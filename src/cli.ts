@@ -1,11 +1,13 @@
 import { adminCommand } from './cli/admin.ts';
 import { UsageError } from './cli/common.ts';
 import { exportCommand, importCommand, reportCommand } from './cli/data.ts';
+import { backupCommand, purgeCommand } from './cli/maintenance.ts';
 
 // `npm run -s cli -- <command> [options]`: the same database as the server (DATABASE_URL),
 // created and migrated if it does not exist yet.
 
-const FILTERS = '[--status all|complete|partial] [--area CODE] [--channel CODE] [--from DATE] [--to DATE]';
+const FILTERS =
+  '[--status all|complete|partial] [--area CODE] [--channel CODE] [--from DATE] [--to DATE] [--flagged include|exclude|only]';
 
 const USAGE = `Usage: npm run -s cli -- <command> [options]
 
@@ -26,8 +28,16 @@ Commands:
       The password is read from the first line of standard input when that is
       not a terminal, otherwise asked for twice without being shown.
 
+  backup FILE
+      A consistent copy of the database (SQLite's online backup API), safe to
+      take while the server is running. To restore, see the README.
+  purge --survey SLUG --before DATE [--dry-run]
+      Erases every response of the survey (complete or partial) started before
+      DATE (YYYY-MM-DD, UTC), with its answers; --dry-run only counts them.
+
 Filters: --status defaults to all (complete and partial); dates are YYYY-MM-DD
-(inclusive, the day the response was started).
+(inclusive, the day the response was started); --flagged defaults to include
+(responses flagged as possibly automated or repeated are counted).
 `;
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
@@ -35,6 +45,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   report: reportCommand,
   import: importCommand,
   admin: adminCommand,
+  backup: backupCommand,
+  purge: purgeCommand,
 };
 
 async function main(argv: string[]) {

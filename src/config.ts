@@ -4,6 +4,12 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sqlitePath } from './db/connect.ts';
 
+/**
+ * Drafts untouched for this many days are erased. 90 matches the draft
+ * cookie's lifetime: by then nobody can come back to one.
+ */
+export const DEFAULT_DRAFT_RETENTION_DAYS = 90;
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('localhost'),
@@ -15,6 +21,11 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  STATEMENTS_FILE: z.string().min(1).optional(),
+  CHROMIUM_PATH: z.string().optional(),
+  DRAFT_RETENTION_DAYS: z
+    .union([z.literal('off'), z.coerce.number().int().min(1).max(36500)])
+    .default(DEFAULT_DRAFT_RETENTION_DAYS),
 });
 
 export interface Config {
@@ -28,6 +39,15 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Behind a reverse proxy that sets X-Forwarded-Proto. */
   trustProxy: boolean;
+  /** The privacy notice, accessibility statement and contact details (JSON); config/statements.json when unset. */
+  statementsFile?: string;
+  /** Chromium, for the questionnaire's PDF; '' turns PDFs off. /usr/bin/chromium when unset. */
+  chromiumPath?: string;
+  /**
+   * Drafts (partial responses) not changed for this many days are erased
+   * automatically (DEFAULT_DRAFT_RETENTION_DAYS when unset); null: never.
+   */
+  draftRetentionDays?: number | null;
 }
 
 /** Reads the environment into a typed config; every setting has a default that runs out of the box. */
@@ -46,6 +66,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cookieSecret: e.COOKIE_SECRET ?? keptSecret(e.DATABASE_URL),
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    ...(e.STATEMENTS_FILE ? { statementsFile: e.STATEMENTS_FILE } : {}),
+    ...(e.CHROMIUM_PATH !== undefined ? { chromiumPath: e.CHROMIUM_PATH } : {}),
+    draftRetentionDays: e.DRAFT_RETENTION_DAYS === 'off' ? null : e.DRAFT_RETENTION_DAYS,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Config } from '../src/config.ts';
 import { connect } from '../src/db/connect.ts';
 import type { AdminRole, Database } from '../src/db/schema.ts';
 import type { AdminSettings } from '../src/routes/admin/index.ts';
+import type { RespondentGuardSettings } from '../src/routes/respondent/guards.ts';
 import { defineSurvey, type Survey, type SurveyInput } from '../src/survey/definition.ts';
 import { csp2019 } from '../src/survey/definitions/csp-2019.ts';
 
@@ -47,6 +48,7 @@ export async function makeApp(
     now?: () => Date;
     config?: Partial<Config>;
     logStream?: { write(line: string): void };
+    respondent?: Partial<RespondentGuardSettings>;
   } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'soundings-test-'));
@@ -58,6 +60,7 @@ export async function makeApp(
     surveys: options.surveys ?? [cspSurvey()],
     ...(options.now ? { now: options.now } : {}),
     ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...(options.respondent ? { respondent: options.respondent } : {}),
   });
   return {
     app,
@@ -79,37 +82,81 @@ export function form(fields: Record<string, string | string[]>): string {
   return params.toString();
 }
 
-/** A respondent driving the app through inject, keeping their draft cookie. */
+/**
+ * A respondent driving the app through inject as a browser would: keeping
+ * their cookies (the draft, and before Start the pre-draft secret) and sending
+ * each form with the CSRF token of the last page that had one.
+ */
 export class Respondent {
+  /** The Cookie header: every cookie the app has set and not cleared. */
   cookie = '';
+  /** The `_csrf` token of the respondent's forms, from the last page seen. */
+  csrf = '';
+  private readonly jar = new Map<string, string>();
   constructor(
     readonly app: FastifyInstance,
     readonly slug = 'csp-2019',
+    /** The client's address, for the burst limit on new drafts. */
+    readonly remoteAddress = '127.0.0.1',
   ) {}
 
-  async start(src?: string) {
-    const res = await this.app.inject({
-      method: 'POST',
-      url: `/s/${this.slug}/start`,
-      headers: { ...FORM, ...(this.cookie ? { cookie: this.cookie } : {}) },
-      payload: form(src ? { src } : {}),
-    });
+  /** Keeps the cookies a response sets (forgetting those it clears) and the token of its forms. */
+  keep(res: LightMyRequestResponse) {
     const set = res.headers['set-cookie'];
-    if (set) this.cookie = String(Array.isArray(set) ? set[0] : set).split(';')[0] as string;
+    for (const line of set === undefined ? [] : Array.isArray(set) ? set : [String(set)]) {
+      const [pair = '', ...attributes] = line.split(';');
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      if (value === '' || attributes.some((a) => /expires=thu, 01 jan 1970/i.test(a))) this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+    this.cookie = [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+    const token = /name="_csrf" value="([^"]+)"/.exec(res.body);
+    if (token) this.csrf = token[1] as string;
     return res;
   }
 
-  get(path: string) {
-    return this.app.inject({ method: 'GET', url: `/s/${this.slug}/${path}`, headers: { cookie: this.cookie } });
+  /** Opens the start page and presses Start (the page's token comes along); then opens the page it leads to. */
+  async start(src?: string) {
+    await this.get(src ? `?src=${encodeURIComponent(src)}` : '');
+    const res = this.keep(
+      await this.app.inject({
+        method: 'POST',
+        url: `/s/${this.slug}/start`,
+        remoteAddress: this.remoteAddress,
+        headers: { ...FORM, ...(this.cookie ? { cookie: this.cookie } : {}) },
+        payload: form({ ...(src ? { src } : {}), ...(this.csrf ? { _csrf: this.csrf } : {}) }),
+      }),
+    );
+    const next = String(res.headers.location ?? '');
+    if (res.statusCode === 303 && next.startsWith(`/s/${this.slug}/`)) await this.get(next.slice(this.slug.length + 4));
+    return res;
   }
 
-  post(path: string, fields: Record<string, string | string[]> = {}) {
-    return this.app.inject({
-      method: 'POST',
-      url: `/s/${this.slug}/${path}`,
-      headers: { ...FORM, cookie: this.cookie },
-      payload: form(fields),
-    });
+  /** GET /s/<slug>/<path> (the start page for ''). */
+  async get(path: string) {
+    return this.keep(
+      await this.app.inject({
+        method: 'GET',
+        url: `/s/${this.slug}${path === '' || path.startsWith('?') ? '' : '/'}${path}`,
+        remoteAddress: this.remoteAddress,
+        headers: this.cookie ? { cookie: this.cookie } : {},
+      }),
+    );
+  }
+
+  /** Posts a form with the current token, unless `fields` has its own `_csrf`. */
+  async post(path: string, fields: Record<string, string | string[]> = {}) {
+    return this.keep(
+      await this.app.inject({
+        method: 'POST',
+        url: `/s/${this.slug}/${path}`,
+        remoteAddress: this.remoteAddress,
+        headers: { ...FORM, ...(this.cookie ? { cookie: this.cookie } : {}) },
+        payload: form({ ...(this.csrf ? { _csrf: this.csrf } : {}), ...fields }),
+      }),
+    );
   }
 
   /** Posts a page and returns the page id it redirects to. */
@@ -138,6 +185,7 @@ export async function makeAdminApp(
     surveys: options.surveys ?? [cspSurvey()],
     ...(options.now ? { now: options.now } : {}),
     ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...(options.respondent ? { respondent: options.respondent } : {}),
     admin: { passwordHashing: TEST_HASHING, ...options.admin },
   });
   return {

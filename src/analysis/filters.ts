@@ -13,9 +13,22 @@ export interface Filters {
   /** Inclusive dates (YYYY-MM-DD, UTC) on which the response was started. */
   from?: string;
   to?: string;
+  /**
+   * Responses flagged as possibly automated or repeated (see SECURITY.md):
+   * `include` them (the default, when absent), `exclude` them, or show `only` them.
+   * Flags are signals, not proof, so nothing is left out unless an analyst asks.
+   */
+  flagged?: FlaggedFilter;
 }
 
+export type FlaggedFilter = 'include' | 'exclude' | 'only';
+
 export const DEFAULT_FILTERS: Filters = { status: 'all' };
+
+/** Whether flagged responses are counted: `include` unless the filters say otherwise. */
+export function flaggedOf(filters: Filters): FlaggedFilter {
+  return filters.flagged ?? 'include';
+}
 
 const isoDate = z.iso.date();
 
@@ -59,6 +72,11 @@ export function parseFilters(
     if (channelCodes(survey).includes(channel)) filters.channel = channel;
     else problems.push(`channel must be one of ${channelCodes(survey).join(', ')}`);
   }
+  const flagged = text('flagged');
+  if (flagged !== undefined) {
+    if (flagged === 'exclude' || flagged === 'only') filters.flagged = flagged;
+    else if (flagged !== 'include') problems.push('flagged must be include, exclude or only');
+  }
   for (const name of ['from', 'to'] as const) {
     const value = text(name);
     if (value === undefined) continue;
@@ -85,7 +103,33 @@ export function filtersQuery(filters: Filters): string {
     const value = filters[name];
     if (value) params.set(name, value);
   }
+  if (flaggedOf(filters) !== 'include') params.set('flagged', flaggedOf(filters));
   return params.toString();
+}
+
+/**
+ * How many responses under the filters (whatever they say about flags) are
+ * flagged, by reason: what the analysis page shows beside the flagged filter.
+ */
+export async function flaggedCounts(
+  db: Kysely<Database>,
+  survey: Survey,
+  filters: Filters,
+): Promise<{ total: number; byReason: Record<string, number> }> {
+  const rows = await db
+    .selectFrom('responses')
+    .select(['flag', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('id', 'in', filteredResponseIds(db, survey, { ...filters, flagged: 'only' }))
+    .groupBy('flag')
+    .execute();
+  const byReason: Record<string, number> = {};
+  let total = 0;
+  for (const row of rows) {
+    if (!row.flag) continue;
+    byReason[row.flag] = Number(row.n);
+    total += Number(row.n);
+  }
+  return { total, byReason };
 }
 
 /** The day after an ISO date, for an exclusive upper bound on timestamps. */
@@ -106,6 +150,8 @@ export function filteredResponseIds(
   if (filters.channel) query = query.where('responses.channel', '=', filters.channel);
   if (filters.from) query = query.where('responses.started_at', '>=', filters.from);
   if (filters.to) query = query.where('responses.started_at', '<', dayAfter(filters.to));
+  if (flaggedOf(filters) === 'exclude') query = query.where('responses.flag', 'is', null);
+  if (flaggedOf(filters) === 'only') query = query.where('responses.flag', 'is not', null);
   const areaQuestion = survey.analysis?.area;
   if (filters.area && areaQuestion) {
     const area = filters.area;

@@ -21,13 +21,14 @@ export function surveyNamed(slug: string | undefined): Survey {
   return survey;
 }
 
-/** The filter options shared by export and report: --status, --area, --channel, --from, --to. */
+/** The filter options shared by export and report: --status, --area, --channel, --from, --to, --flagged. */
 export const filterOptions = {
   status: { type: 'string' },
   area: { type: 'string' },
   channel: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
+  flagged: { type: 'string' },
 } as const;
 
 export function filtersFrom(survey: Survey, values: Record<string, unknown>): Filters {

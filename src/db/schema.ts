@@ -15,7 +15,16 @@ export interface ResponsesTable {
   submitted_at: string | null;
   /** JSON of the answers on the route, by page id then question id (see survey/journey.ts). */
   answers: string;
+  /** Why the response looks automated or repeated (the first reason found), or null: see SECURITY.md. */
+  flag: ResponseFlag | null;
 }
+
+/**
+ * Ballot-stuffing signals: a hidden field a person never sees was filled in
+ * (`honeypot`), the survey was sent faster than a person could read it
+ * (`too_fast`), or one client started many drafts in a short time (`burst`).
+ */
+export type ResponseFlag = 'honeypot' | 'too_fast' | 'burst';
 
 /**
  * The answers on a response's route, one row per code (a multi-choice answer
@@ -69,6 +78,32 @@ export interface SurveySchedulesTable {
   updated_at: string;
 }
 
+/** Running counts of the analysis (see analysis/counts.ts), per day the response was started. */
+export interface ReportCountsTable {
+  survey: string;
+  status: 'complete' | 'partial';
+  channel: string;
+  area: string;
+  day: string;
+  flagged: number;
+  metric: string;
+  n: number;
+}
+
+/** The same counts over all days. */
+export type ReportTotalsTable = Omit<ReportCountsTable, 'day'>;
+/** The same counts per day, without channel or area. */
+export type ReportDaysTable = Omit<ReportCountsTable, 'channel' | 'area'>;
+
+/** Which staff account keyed in a paper questionnaire, kept apart from its answers (one row per paper response). */
+export interface PaperEntriesTable {
+  response_id: string;
+  /** The admin account's id; kept even if the account is later removed, so a mistake stays traceable. */
+  account_id: string;
+  /** ISO 8601 UTC instant, to the minute. */
+  entered_at: string;
+}
+
 export interface Database {
   responses: ResponsesTable;
   response_values: ResponseValuesTable;
@@ -76,6 +111,10 @@ export interface Database {
   admin_accounts: AdminAccountsTable;
   admin_sessions: AdminSessionsTable;
   survey_schedules: SurveySchedulesTable;
+  paper_entries: PaperEntriesTable;
+  report_counts: ReportCountsTable;
+  report_totals: ReportTotalsTable;
+  report_days: ReportDaysTable;
 }
 
 export type ResponseRow = Selectable<ResponsesTable>;

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, ResponseRow } from '../db/schema.ts';
+import type { Database, ResponseFlag, ResponseRow } from '../db/schema.ts';
+import { applyContribution, type Contribution, dimsOf, metricsOf, storedContribution } from '../analysis/counts.ts';
+import type { Survey } from '../survey/definition.ts';
 import type { Answers, Values } from '../survey/journey.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -20,26 +22,32 @@ export function toMinute(now: Date): string {
   return `${now.toISOString().slice(0, 16)}:00Z`;
 }
 
+/** Starts a draft: a partial response with nothing answered yet, counted as such. */
 export async function createDraft(
-  db: Db,
-  draft: { survey: string; channel: string; tokenHash: string; now: Date },
+  db: Kysely<Database>,
+  survey: Survey,
+  draft: { channel: string; tokenHash: string; now: Date; flag?: ResponseFlag | null },
 ): Promise<string> {
   const id = randomUUID();
   const at = toMinute(draft.now);
-  await db
-    .insertInto('responses')
-    .values({
-      id,
-      survey: draft.survey,
-      draft_token_hash: draft.tokenHash,
-      status: 'partial',
-      channel: draft.channel,
-      started_at: at,
-      updated_at: at,
-      submitted_at: null,
-      answers: '{}',
-    })
-    .execute();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('responses')
+      .values({
+        id,
+        survey: survey.slug,
+        draft_token_hash: draft.tokenHash,
+        status: 'partial',
+        channel: draft.channel,
+        started_at: at,
+        updated_at: at,
+        submitted_at: null,
+        answers: '{}',
+        flag: draft.flag ?? null,
+      })
+      .execute();
+    await replaceRoute(trx, survey, id, { answers: {}, values: {} }, null);
+  });
   return id;
 }
 
@@ -68,25 +76,46 @@ export interface DraftState {
  * Saves a draft's answers and the values on its route, in one transaction; a
  * completed response is never changed. Returns whether the draft was saved.
  */
-export async function saveDraftAnswers(db: Kysely<Database>, id: string, state: DraftState, now: Date) {
+export async function saveDraftAnswers(
+  db: Kysely<Database>,
+  survey: Survey,
+  id: string,
+  state: DraftState,
+  now: Date,
+  /** A reason to flag the response, kept unless it is flagged already. */
+  flag: ResponseFlag | null = null,
+) {
   return db.transaction().execute(async (trx) => {
+    const before = await storedContribution(trx, survey, id);
     const result = await trx
       .updateTable('responses')
-      .set({ answers: JSON.stringify(state.kept), updated_at: toMinute(now) })
+      .set((eb) => ({
+        answers: JSON.stringify(state.kept),
+        updated_at: toMinute(now),
+        flag: eb.fn.coalesce('flag', eb.val(flag)),
+      }))
       .where('id', '=', id)
       .where('status', '=', 'partial')
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) return false;
-    await replaceRoute(trx, id, state);
+    await replaceRoute(trx, survey, id, state, before);
     return true;
   });
 }
 
-/** Rewrites the rows the analysis counts: the route's values and the pages submitted on it. */
+/**
+ * Rewrites what the analysis counts for a response: the route's values, the
+ * pages submitted on it, and the running counts (moved from what the response
+ * counted for before to what it counts for now). Call it inside the
+ * transaction that changes the response, after the response row is written.
+ */
 export async function replaceRoute(
   trx: Transaction<Database>,
+  survey: Survey,
   id: string,
   route: { answers: Answers; values: Values },
+  /** What the response counted for before this change (null for a new one): see storedContribution. */
+  before: Contribution | null,
 ) {
   await trx.deleteFrom('response_values').where('response_id', '=', id).execute();
   await trx.deleteFrom('response_pages').where('response_id', '=', id).execute();
@@ -96,6 +125,9 @@ export async function replaceRoute(
   if (values.length) await trx.insertInto('response_values').values(values).execute();
   const pages = Object.keys(route.answers).map((page_id) => ({ response_id: id, page_id }));
   if (pages.length) await trx.insertInto('response_pages').values(pages).execute();
+  const row = await trx.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const after = { dims: dimsOf(survey, row, route.values), metrics: metricsOf(survey, row.channel, route.values, Object.keys(route.answers)) };
+  await applyContribution(trx, before, after);
 }
 
 /**
@@ -105,20 +137,30 @@ export async function replaceRoute(
  */
 export async function completeDraft(
   db: Kysely<Database>,
+  survey: Survey,
   id: string,
   route: { answers: Answers; values: Values },
   now: Date,
+  /** A reason to flag the response, kept unless it is flagged already. */
+  flag: ResponseFlag | null = null,
 ): Promise<boolean> {
   const at = toMinute(now);
   return db.transaction().execute(async (trx) => {
+    const before = await storedContribution(trx, survey, id);
     const result = await trx
       .updateTable('responses')
-      .set({ status: 'complete', submitted_at: at, updated_at: at, answers: JSON.stringify(route.answers) })
+      .set((eb) => ({
+        status: 'complete',
+        submitted_at: at,
+        updated_at: at,
+        answers: JSON.stringify(route.answers),
+        flag: eb.fn.coalesce('flag', eb.val(flag)),
+      }))
       .where('id', '=', id)
       .where('status', '=', 'partial')
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) return false;
-    await replaceRoute(trx, id, route);
+    await replaceRoute(trx, survey, id, route, before);
     return true;
   });
 }

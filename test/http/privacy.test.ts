@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FORM, form, makeApp, type TestApp } from '../helpers.ts';
+import { csrfTokenIn, FORM, form, makeApp, type TestApp } from '../helpers.ts';
 
 const ADDRESS = '203.0.113.77';
 const AGENT = 'Mozilla/5.0 (PrivacyProbe; unique-agent-7f3c9)';
@@ -27,13 +27,21 @@ describe('anonymity', () => {
         ...(method === 'POST' ? { payload: form(fields) } : {}),
       });
 
-    const started = await send('POST', '/s/csp-2019/start', { src: 'facebook' });
+    const startPage = await send('GET', '/s/csp-2019?src=facebook');
+    const preDraft = String(startPage.headers['set-cookie']).split(';')[0] as string;
+    const started = await send(
+      'POST',
+      '/s/csp-2019/start',
+      { src: 'facebook', _csrf: csrfTokenIn(startPage.body) },
+      preDraft,
+    );
     const cookie = String(started.headers['set-cookie']).split(';')[0] as string;
+    const _csrf = csrfTokenIn((await send('GET', '/s/csp-2019/area', {}, cookie)).body);
     for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you'])
-      await send('POST', `/s/csp-2019/${page}`, {}, cookie);
-    await send('POST', '/s/csp-2019/postcode', { postcode: 'NOT VALID' }, cookie);
-    await send('POST', '/s/csp-2019/postcode', { postcode: FULL_POSTCODE }, cookie);
-    const done = await send('POST', '/s/csp-2019/check-answers', {}, cookie);
+      await send('POST', `/s/csp-2019/${page}`, { _csrf }, cookie);
+    await send('POST', '/s/csp-2019/postcode', { postcode: 'NOT VALID', _csrf }, cookie);
+    await send('POST', '/s/csp-2019/postcode', { postcode: FULL_POSTCODE, _csrf }, cookie);
+    const done = await send('POST', '/s/csp-2019/check-answers', { _csrf }, cookie);
     expect(done.headers.location).toBe('/s/csp-2019/thank-you');
     await send('GET', '/s/nowhere?x=1', {}, cookie);
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cspSurvey, FORM, makeApp, Respondent, type TestApp } from '../helpers.ts';
+import { cspSurvey, csrfTokenIn, FORM, form, makeApp, Respondent, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -437,7 +437,7 @@ describe('drafts', () => {
       method: 'POST',
       url: '/s/csp-2019/start',
       headers: { ...FORM, cookie: r.cookie },
-      payload: 'restart=yes',
+      payload: form({ restart: 'yes', _csrf: csrfTokenIn(start.body) }),
     });
     expect(res.headers.location).toBe('/s/csp-2019/area');
     const statuses = (await t.db.selectFrom('responses').select('status').execute()).map((x) => x.status).sort();

@@ -72,7 +72,10 @@ export default async function accountRoutes(app: FastifyInstance, opts: { now: (
     return adminView(request, reply, 'admin/accounts.eta', {
       title: 'Accounts – Soundings admin',
       nav: 'accounts',
-      done: DONE_MESSAGES[request.query.done ?? ''],
+      // Own keys only: `?done=constructor` must not reach Object.prototype.
+      done: Object.hasOwn(DONE_MESSAGES, request.query.done ?? '')
+        ? DONE_MESSAGES[request.query.done ?? '']
+        : undefined,
       accounts: accounts.map((a) => ({
         email: a.email,
         href: accountUrl(a.id),

@@ -3,7 +3,15 @@ import fastifyMultipart from '@fastify/multipart';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { barChartSvg } from '../../analysis/chart.ts';
-import { areaCodes, channelCodes, type Filters, filtersQuery, parseFilters } from '../../analysis/filters.ts';
+import {
+  areaCodes,
+  channelCodes,
+  type Filters,
+  filtersQuery,
+  flaggedCounts,
+  flaggedOf,
+  parseFilters,
+} from '../../analysis/filters.ts';
 import { buildReport } from '../../analysis/report.ts';
 import { allTables, analysisSections, formatPercent, percent, type Table } from '../../analysis/tables.ts';
 import { importResponses } from '../../exports/import.ts';
@@ -56,6 +64,7 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
       filters.channel ?? '',
       filters.from ?? '',
       filters.to ?? '',
+      { include: '', exclude: 'unflagged', only: 'flagged' }[flaggedOf(filters)],
     ]
       .filter(Boolean)
       .join('-');
@@ -64,7 +73,11 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
     const found = await load(request, reply);
     if (!found) return reply;
     const { survey, filters } = found;
-    const [report, schedule] = await Promise.all([buildReport(app.db, survey, filters), scheduleOf(app.db, survey)]);
+    const [report, schedule, flagged] = await Promise.all([
+      buildReport(app.db, survey, filters),
+      scheduleOf(app.db, survey),
+      flaggedCounts(app.db, survey, filters),
+    ]);
     const { sections, crossTabs } = analysisSections(survey, report);
     const state = surveyState(schedule, opts.now());
     const headline = sections.find((s) => s.id === 'most-important')?.tables[0];
@@ -83,6 +96,7 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
       filterText: describeFilters(filters, areaLabels, channelLabels),
       areas: areaCodes(survey).map((code) => ({ code, label: areaLabels.get(code) ?? code })),
       channels: channelCodes(survey).map((code) => ({ code, label: channelLabels.get(code) ?? code })),
+      flagged: { ...flagged, reasons: flagReasons(flagged.byReason), filter: flaggedOf(filters) },
       sections,
       crossTabs: crossTabs.map((tab) => ({
         ...tab,
@@ -170,20 +184,18 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
     return reply.send(out);
   });
 
-  // Import: admins only. Multipart bodies are accepted here and nowhere else.
+  // Admins only: open or close a survey, and import.
   await app.register(async (scope) => {
     scope.addHook('preHandler', requireAdmin);
-    await scope.register(fastifyMultipart, {
-      attachFieldsToBody: 'keyValues',
-      limits: { fileSize: IMPORT_FILE_LIMIT, files: 1, fields: 5, parts: 6 },
-    });
-
     // Open or close a survey: the dates set here replace those in its definition.
     scope.post<SurveyRoute>('/surveys/:slug/schedule', async (request, reply) => {
       const survey = bySlug.get(request.params.slug);
       if (!survey)
         return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
       const body = (request.body ?? {}) as Record<string, unknown>;
+      // Each field at most once, as text: a repeated date must not read as "no date".
+      if (Object.values(body).some((value) => typeof value !== 'string'))
+        return renderAdminError(request, reply, 400, 'There is a problem with that request', 'Nothing was changed.');
       const now = opts.now();
       const current = await scheduleOf(app.db, survey);
       let next: { opensAt: string | null; closesAt: string | null };
@@ -227,48 +239,56 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
       return reply.redirect(`${base(survey)}#schedule`, 303);
     });
 
-    scope.get<SurveyRoute>('/surveys/:slug/import', async (request, reply) => {
-      const survey = bySlug.get(request.params.slug);
-      if (!survey)
-        return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-      reply.header('cache-control', 'no-store');
-      return adminView(request, reply, 'admin/import.eta', importPage(survey));
-    });
+    // Multipart bodies are accepted here, for the file, and nowhere else.
+    await scope.register(async (upload) => {
+      await upload.register(fastifyMultipart, {
+        attachFieldsToBody: 'keyValues',
+        limits: { fileSize: IMPORT_FILE_LIMIT, files: 1, fields: 5, parts: 6 },
+      });
 
-    scope.post<SurveyRoute>('/surveys/:slug/import', async (request, reply) => {
-      const survey = bySlug.get(request.params.slug);
-      if (!survey)
-        return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-      reply.header('cache-control', 'no-store');
-      const file = (request.body as Record<string, unknown> | undefined)?.file;
-      if (!Buffer.isBuffer(file) || file.length === 0) {
-        return adminView(
-          request,
-          reply,
-          'admin/import.eta',
-          { ...importPage(survey), errors: [{ field: 'file', message: 'Select a CSV file of responses' }] },
-          422,
-        );
-      }
-      const result = await importResponses(app.db, survey, file);
-      if (!result.ok) {
-        return adminView(
-          request,
-          reply,
-          'admin/import.eta',
-          {
-            ...importPage(survey),
-            errors: [
-              { field: 'file', message: `Nothing was imported: the file has ${result.problemCount} problem(s)` },
-            ],
-            problems: result.problems,
-            problemCount: result.problemCount,
-          },
-          422,
-        );
-      }
-      request.log.info({ survey: survey.slug, imported: result.imported }, 'responses imported');
-      return adminView(request, reply, 'admin/import.eta', { ...importPage(survey), result });
+      upload.get<SurveyRoute>('/surveys/:slug/import', async (request, reply) => {
+        const survey = bySlug.get(request.params.slug);
+        if (!survey)
+          return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
+        reply.header('cache-control', 'no-store');
+        return adminView(request, reply, 'admin/import.eta', importPage(survey));
+      });
+
+      upload.post<SurveyRoute>('/surveys/:slug/import', async (request, reply) => {
+        const survey = bySlug.get(request.params.slug);
+        if (!survey)
+          return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
+        reply.header('cache-control', 'no-store');
+        const file = (request.body as Record<string, unknown> | undefined)?.file;
+        if (!Buffer.isBuffer(file) || file.length === 0) {
+          return adminView(
+            request,
+            reply,
+            'admin/import.eta',
+            { ...importPage(survey), errors: [{ field: 'file', message: 'Select a CSV file of responses' }] },
+            422,
+          );
+        }
+        const result = await importResponses(app.db, survey, file);
+        if (!result.ok) {
+          return adminView(
+            request,
+            reply,
+            'admin/import.eta',
+            {
+              ...importPage(survey),
+              errors: [
+                { field: 'file', message: `Nothing was imported: the file has ${result.problemCount} problem(s)` },
+              ],
+              problems: result.problems,
+              problemCount: result.problemCount,
+            },
+            422,
+          );
+        }
+        request.log.info({ survey: survey.slug, imported: result.imported }, 'responses imported');
+        return adminView(request, reply, 'admin/import.eta', { ...importPage(survey), result });
+      });
     });
   });
 
@@ -313,5 +333,20 @@ function describeFilters(filters: Filters, areas: Map<string, string>, channels:
   ];
   if (filters.from || filters.to)
     parts.push(`started ${filters.from ? `from ${filters.from} ` : ''}${filters.to ? `to ${filters.to}` : ''}`.trim());
+  if (flaggedOf(filters) === 'exclude') parts.push('flagged responses left out');
+  if (flaggedOf(filters) === 'only') parts.push('flagged responses only');
   return parts.join(', ');
+}
+
+const FLAG_REASONS: Record<string, string> = {
+  honeypot: 'filled in a hidden field only a robot sees',
+  too_fast: 'sent faster than a person could read the questions',
+  burst: 'one of many started from one connection within minutes',
+};
+
+/** The reasons responses were flagged, as a sentence for the analysis page. */
+function flagReasons(byReason: Record<string, number>): string {
+  return Object.entries(byReason)
+    .map(([reason, n]) => `${n} ${FLAG_REASONS[reason] ?? reason}`)
+    .join('; ');
 }
