@@ -37,6 +37,8 @@ import { adminView, csrfUserInfo, rememberSession, renderAdminError, requireAdmi
 import accountRoutes from './accounts.ts';
 import analysisRoutes from './analysis.ts';
 import { errorFor, type FieldError, formFields } from './forms.ts';
+import paperRoutes from './paper.ts';
+import shareRoutes from './share.ts';
 
 export { type AdminIdentity, adminView, renderAdminError, requireAdmin, signedIn } from './access.ts';
 
@@ -432,5 +434,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
     });
 
     await guarded.register(analysisRoutes, { surveys: opts.surveys, now: opts.now });
+    await guarded.register(shareRoutes, { surveys: opts.surveys, publicUrl: opts.publicUrl });
+    await guarded.register(paperRoutes, { surveys: opts.surveys, now: opts.now });
   });
 }
