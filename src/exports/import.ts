@@ -202,7 +202,7 @@ export async function importResponses(
           answers: JSON.stringify(row.answers),
         })
         .execute();
-      await replaceRoute(trx, row.id, row);
+      await replaceRoute(trx, survey, row.id, row, null);
       imported++;
     }
     return { ok: true as const, imported, alreadyPresent: existing.size };
