@@ -1,9 +1,10 @@
 // The bare baseline: Fastify, @fastify/formbody and better-sqlite3 inserting
 // one row per POST, with no templates, validation or drafts. Every product
 // figure is reported beside this one, measured in the same run.
+
+import formbody from '@fastify/formbody';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
-import formbody from '@fastify/formbody';
 
 const path = process.env.DATABASE_URL ?? ':memory:';
 const db = new Database(path);

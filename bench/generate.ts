@@ -56,9 +56,15 @@ export async function generateResponses(db: Kysely<Database>, survey: Survey, co
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('responses').values(responses).execute();
       for (let i = 0; i < values.length; i += 5000)
-        await trx.insertInto('response_values').values(values.slice(i, i + 5000)).execute();
+        await trx
+          .insertInto('response_values')
+          .values(values.slice(i, i + 5000))
+          .execute();
       for (let i = 0; i < pages.length; i += 5000)
-        await trx.insertInto('response_pages').values(pages.slice(i, i + 5000)).execute();
+        await trx
+          .insertInto('response_pages')
+          .values(pages.slice(i, i + 5000))
+          .execute();
     });
   }
   await db.transaction().execute((trx) => sheet.write(trx));

@@ -6,7 +6,9 @@ import autocannon from 'autocannon';
 type Context = Record<string, unknown> & { cookies?: Record<string, string>; csrf?: string; step?: number };
 
 const [mode = '', base = '', ...rest] = process.argv.slice(2);
-const options = Object.fromEntries(rest.map((arg) => [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]));
+const options = Object.fromEntries(
+  rest.map((arg) => [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]),
+);
 const duration = Number(options.duration ?? 10);
 const connections = Number(options.connections ?? 50);
 
@@ -70,7 +72,10 @@ function journeySteps(): Step[] {
       (ctx) => ({
         method: 'POST',
         path: `${s}/concern-${rank}-${pageOf(category(ctx))}`,
-        fields: { [`concern_${rank}_top3`]: TOP3[category(ctx)] as string[], [`concern_${rank}_victim`]: rank === 3 ? 'yes' : 'no' },
+        fields: {
+          [`concern_${rank}_top3`]: TOP3[category(ctx)] as string[],
+          [`concern_${rank}_victim`]: rank === 3 ? 'yes' : 'no',
+        },
       }),
     ];
   };
@@ -87,7 +92,11 @@ function journeySteps(): Step[] {
     ...concern(2),
     ...concern(3),
     (ctx) => ({ method: 'GET', path: `${s}/concern-3-${pageOf((ctx.concerns as string[])[2] as string)}-reported` }),
-    (ctx) => ({ method: 'POST', path: `${s}/concern-3-${pageOf((ctx.concerns as string[])[2] as string)}-reported`, fields: { concern_3_reported: 'no' } }),
+    (ctx) => ({
+      method: 'POST',
+      path: `${s}/concern-3-${pageOf((ctx.concerns as string[])[2] as string)}-reported`,
+      fields: { concern_3_reported: 'no' },
+    }),
     ...visit('about-you', () => ({ gender: 'female', age: '45_54', ethnicity: 'white_british', disability: 'no' })),
     ...visit('postcode', () => ({ postcode: 'DA12 1AU' })),
     ...visit('check-answers', () => ({})),
@@ -99,13 +108,16 @@ function journeySteps(): Step[] {
 function questionPostSteps(): Step[] {
   const s = '/s/csp-2019';
   return [
-    (ctx) => (ctx.ready ? { method: 'POST', path: `${s}/area`, fields: { area: 'dartford' } } : { method: 'GET', path: s }),
+    (ctx) =>
+      ctx.ready ? { method: 'POST', path: `${s}/area`, fields: { area: 'dartford' } } : { method: 'GET', path: s },
     (ctx) =>
       ctx.ready
         ? { method: 'POST', path: `${s}/area`, fields: { area: 'gravesham' } }
         : { method: 'POST', path: `${s}/start`, fields: {} as Record<string, string> },
     (ctx) => {
-      const step = ctx.ready ? { method: 'POST' as const, path: `${s}/area`, fields: { area: 'dartford' } } : { method: 'GET' as const, path: `${s}/area` };
+      const step = ctx.ready
+        ? { method: 'POST' as const, path: `${s}/area`, fields: { area: 'dartford' } }
+        : { method: 'GET' as const, path: `${s}/area` };
       ctx.ready = true;
       return step;
     },
@@ -121,7 +133,13 @@ function stepsToRequests(steps: Step[]) {
       ctx.ip ??= `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
       const headers: Record<string, string> = { cookie: cookieHeader(ctx), 'x-forwarded-for': ctx.ip as string };
       if (r.method === 'POST') headers['content-type'] = FORM;
-      return { ...req, method: r.method, path: r.path, headers, body: r.method === 'POST' ? form(ctx, r.fields ?? {}) : undefined };
+      return {
+        ...req,
+        method: r.method,
+        path: r.path,
+        headers,
+        body: r.method === 'POST' ? form(ctx, r.fields ?? {}) : undefined,
+      };
     },
     onResponse: (_status: number, body: string, ctx: Context, headers: Record<string, string | string[]>) =>
       remember(body, ctx, headers),

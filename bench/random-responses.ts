@@ -1,5 +1,12 @@
 import { CHECK_ANSWERS, type Survey } from '../src/survey/definition.ts';
-import { type Answers, availableOptions, journey, nextPageId, type PageAnswers, type Values } from '../src/survey/journey.ts';
+import {
+  type Answers,
+  availableOptions,
+  journey,
+  nextPageId,
+  type PageAnswers,
+  type Values,
+} from '../src/survey/journey.ts';
 
 /** A small, fast, seeded PRNG (mulberry32), so generated data is the same run to run. */
 export function prng(seed: number) {
@@ -13,7 +20,20 @@ export function prng(seed: number) {
   };
 }
 
-const SECTORS = ['DA1 1', 'DA1 2', 'DA2 6', 'DA3 8', 'DA4 0', 'DA10 0', 'DA11 0', 'DA11 9', 'DA12 1', 'DA12 2', 'DA13 0', 'ME3 7'];
+const SECTORS = [
+  'DA1 1',
+  'DA1 2',
+  'DA2 6',
+  'DA3 8',
+  'DA4 0',
+  'DA10 0',
+  'DA11 0',
+  'DA11 9',
+  'DA12 1',
+  'DA12 2',
+  'DA13 0',
+  'ME3 7',
+];
 
 /**
  * One respondent's answers, walking the survey's real routing: each page gets
@@ -33,11 +53,15 @@ export function randomRoute(survey: Survey, random: () => number, stopAfter = Nu
       if (random() < 0.06) continue; // left blank
       const options = availableOptions(q, values);
       if (q.type === 'text') {
-        given[q.id] = random() < 0.1 && q.preferNotToSay ? q.preferNotToSay.code : (SECTORS[Math.floor(random() * SECTORS.length)] as string);
+        given[q.id] =
+          random() < 0.1 && q.preferNotToSay
+            ? q.preferNotToSay.code
+            : (SECTORS[Math.floor(random() * SECTORS.length)] as string);
       } else if (q.type === 'multiple') {
         const count = 1 + Math.floor(random() * q.max);
         const picked = new Set<string>();
-        while (picked.size < Math.min(count, options.length)) picked.add(options[Math.floor(random() * options.length)]?.code as string);
+        while (picked.size < Math.min(count, options.length))
+          picked.add(options[Math.floor(random() * options.length)]?.code as string);
         given[q.id] = [...picked];
       } else if (options.length) {
         given[q.id] = options[Math.floor(random() * options.length)]?.code as string;

@@ -49,7 +49,15 @@ async function startServer(script: string, env: Record<string, string>, port: nu
   const [command, args] = pinned(0, process.execPath, ['--import', 'tsx', script]);
   const child = spawn(command, [...args], {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'production', TRUST_PROXY: 'true', ...env },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      TRUST_PROXY: 'true',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 200; i++) {
@@ -103,7 +111,12 @@ async function dataset(count: number): Promise<string> {
   const started = performance.now();
   const db = await connect(path);
   await generateResponses(db, survey, count);
-  await createAccount(db, { email: 'bench@example.org', role: 'analyst', passwordHash: await hashPassword(PASSWORD), now: new Date() });
+  await createAccount(db, {
+    email: 'bench@example.org',
+    role: 'analyst',
+    passwordHash: await hashPassword(PASSWORD),
+    now: new Date(),
+  });
   await db.destroy();
   writeFileSync(`${path}.done`, `${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   return path;
@@ -170,7 +183,13 @@ async function main() {
     ['server', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline'],
     [
       ['bare baseline', fmt(baseline.rps), fmt(baseline.p50), fmt(baseline.p99), '1.00'],
-      ['product: POST a question page', fmt(questionPost.rps), fmt(questionPost.p50), fmt(questionPost.p99), fmt(questionPost.rps / baseline.rps, 2)],
+      [
+        'product: POST a question page',
+        fmt(questionPost.rps),
+        fmt(questionPost.p50),
+        fmt(questionPost.p99),
+        fmt(questionPost.rps / baseline.rps, 2),
+      ],
     ],
   );
 
@@ -183,7 +202,17 @@ async function main() {
   section(
     'Whole respondent journeys, 50 concurrent respondents',
     `Each respondent fetches and answers every page (start, area, three concerns with their follow-ups and a "did you report it", About you, postcode, check your answers, send, thank you: ${journeys.journeysPerSecond !== undefined ? 'about 31' : ''} requests), with cookies and CSRF tokens as a browser sends them, for ${seconds * 2} s. Targets: 180 completed responses/s, p99 page latency under 100 ms, server RSS under 250 MB.`,
-    ['completed responses/s', 'requests/s', 'p50 ms', 'p99 ms', 'server peak RSS MB', 'errors', '4xx', '5xx', 'baseline requests/s'],
+    [
+      'completed responses/s',
+      'requests/s',
+      'p50 ms',
+      'p99 ms',
+      'server peak RSS MB',
+      'errors',
+      '4xx',
+      '5xx',
+      'baseline requests/s',
+    ],
     [
       [
         fmt(journeys.journeysPerSecond ?? Number.NaN, 1),
@@ -220,7 +249,16 @@ async function main() {
         ['analysis page', `/admin/surveys/csp-2019${query ? `?${query}` : ''}`],
       ] as const) {
         const result = load('get', 3993, { duration: smoke ? 1 : 4, connections: 4, path: url, cookie });
-        analysisLines.push([String(size), what, label, fmt(result.rps), fmt(result.p50), fmt(result.p97_5), fmt(result.p99), String(result.status['2xx'] ?? 0)]);
+        analysisLines.push([
+          String(size),
+          what,
+          label,
+          fmt(result.rps),
+          fmt(result.p50),
+          fmt(result.p97_5),
+          fmt(result.p99),
+          String(result.status['2xx'] ?? 0),
+        ]);
       }
     }
     await stop(server);
@@ -245,9 +283,20 @@ async function main() {
     );
     closeSync(out);
     const [seconds_, kb] = (run.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
-    exportLines.push([String(size), 'CSV (CLI, all responses)', fmt(seconds_ ?? Number.NaN, 1), fmt(size / (seconds_ ?? 1)), fmt((kb ?? 0) / 1024)]);
+    exportLines.push([
+      String(size),
+      'CSV (CLI, all responses)',
+      fmt(seconds_ ?? Number.NaN, 1),
+      fmt(size / (seconds_ ?? 1)),
+      fmt((kb ?? 0) / 1024),
+    ]);
   }
-  section('Export', 'Wall time and peak RSS of the whole CLI process (`/usr/bin/time`). Targets: CSV of 1M in under 10 s with peak RSS under 200 MB.', ['responses', 'export', 'seconds', 'rows/s', 'peak RSS MB'], exportLines);
+  section(
+    'Export',
+    'Wall time and peak RSS of the whole CLI process (`/usr/bin/time`). Targets: CSV of 1M in under 10 s with peak RSS under 200 MB.',
+    ['responses', 'export', 'seconds', 'rows/s', 'peak RSS MB'],
+    exportLines,
+  );
 
   const header = [
     '# Benchmark results',

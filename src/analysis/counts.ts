@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { postcodeDistrict } from '../survey/formats.ts';
-import type { Values } from '../survey/journey.ts';
+import { type Answers, journey, type Values } from '../survey/journey.ts';
 
 // The analysis is kept as running counts, updated in the same transaction as
 // each answer, so that a report over a million responses sums a few thousand
@@ -159,7 +159,9 @@ export class CountSheet {
           .insertInto(table)
           .values(rows.slice(i, i + 1000))
           .onConflict((oc: any) =>
-            oc.columns([...dims, 'metric']).doUpdateSet((eb: any) => ({ n: eb(`${table}.n`, '+', eb.ref('excluded.n')) })),
+            oc
+              .columns([...dims, 'metric'])
+              .doUpdateSet((eb: any) => ({ n: eb(`${table}.n`, '+', eb.ref('excluded.n')) })),
           )
           .execute();
       }
@@ -183,14 +185,11 @@ export async function applyContribution(db: Db, before: Contribution | null, aft
 export async function storedContribution(db: Db, survey: Survey, id: string): Promise<Contribution | null> {
   const row = await db.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) return null;
-  const [valueRows, pageRows] = await Promise.all([
-    db.selectFrom('response_values').select(['question_id', 'value']).where('response_id', '=', id).execute(),
-    db.selectFrom('response_pages').select('page_id').where('response_id', '=', id).execute(),
-  ]);
-  const values = valuesFromRows(survey, valueRows);
+  // The stored answers are what response_values and response_pages were written from: one read, not three.
+  const route = journey(survey, JSON.parse(row.answers) as Answers);
   return {
-    dims: dimsOf(survey, row, values),
-    metrics: metricsOf(survey, row.channel, values, pageRows.map((p) => p.page_id)),
+    dims: dimsOf(survey, row, route.values),
+    metrics: metricsOf(survey, row.channel, route.values, Object.keys(route.answers)),
   };
 }
 
@@ -227,7 +226,11 @@ export async function rebuildCounts(db: Kysely<Database>, survey: Survey, batch 
     after = (rows[rows.length - 1] as { id: string }).id;
     const ids = rows.map((r) => r.id);
     const [valueRows, pageRows] = await Promise.all([
-      db.selectFrom('response_values').select(['response_id', 'question_id', 'value']).where('response_id', 'in', ids).execute(),
+      db
+        .selectFrom('response_values')
+        .select(['response_id', 'question_id', 'value'])
+        .where('response_id', 'in', ids)
+        .execute(),
       db.selectFrom('response_pages').select(['response_id', 'page_id']).where('response_id', 'in', ids).execute(),
     ]);
     const valuesBy = new Map<string, { question_id: string; value: string }[]>();
@@ -241,7 +244,8 @@ export async function rebuildCounts(db: Kysely<Database>, survey: Survey, batch 
     responses += rows.length;
   }
   await db.transaction().execute(async (trx) => {
-    for (const { table } of ROLLUPS) await (trx as Kysely<any>).deleteFrom(table).where('survey', '=', survey.slug).execute();
+    for (const { table } of ROLLUPS)
+      await (trx as Kysely<any>).deleteFrom(table).where('survey', '=', survey.slug).execute();
     await sheet.write(trx);
   });
   return responses;

@@ -67,7 +67,9 @@ export async function buildReportFromRows(db: Kysely<Database>, survey: Survey, 
       .select(['g.value as grp', 'v.question_id', (eb) => eb.fn.count('v.response_id').distinct().as('n')])
       .groupBy(['g.value', 'v.question_id'])
       .execute();
-    parts.groupValues.push(...groupValues.map((r) => ({ question: r.question_id, group: r.grp, code: r.value, n: n(r.n) })));
+    parts.groupValues.push(
+      ...groupValues.map((r) => ({ question: r.question_id, group: r.grp, code: r.value, n: n(r.n) })),
+    );
     parts.groupAnswered.push(...groupAnswered.map((r) => ({ question: r.question_id, group: r.grp, n: n(r.n) })));
   }
 

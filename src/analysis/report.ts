@@ -172,7 +172,11 @@ export function assembleReport(survey: Survey, filters: Filters, parts: ReportPa
     for (const row of parts.cross) {
       if (!row.n) continue;
       const table = entry(report.crosstabs, row.table, () => ({}));
-      add(entry(table, row.row, () => ({})), row.col, row.n);
+      add(
+        entry(table, row.row, () => ({})),
+        row.col,
+        row.n,
+      );
     }
   }
   return report;
@@ -263,7 +267,8 @@ async function sumCounts(db: Kysely<Database>, survey: Survey, filters: Filters)
   if (filters.channel) needed.add('channel');
   if (filters.area) needed.add('area');
   if (filters.from || filters.to) needed.add('day');
-  const rollup = ROLLUPS.find((r) => [...needed].every((d) => (r.dims as string[]).includes(d))) ?? ROLLUPS[ROLLUPS.length - 1];
+  const rollup =
+    ROLLUPS.find((r) => [...needed].every((d) => (r.dims as string[]).includes(d))) ?? ROLLUPS[ROLLUPS.length - 1];
   // The rollups share their column names; Kysely cannot type a table chosen at run time.
   let query = (db as unknown as Kysely<{ counts: Database['report_counts'] }>)
     .selectFrom(`${rollup?.table ?? 'report_counts'} as counts` as 'counts')

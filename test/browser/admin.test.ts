@@ -9,7 +9,16 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { importResponses } from '../../src/exports/import.ts';
 import { createAccount, cspSurvey, makeAdminApp, type TestApp } from '../helpers.ts';
-import { axe, DESKTOP, JOURNEY_TIMEOUT, launchChromium, openContext, PHONE, screenshot, sidewaysOverflow } from './browser.ts';
+import {
+  axe,
+  DESKTOP,
+  JOURNEY_TIMEOUT,
+  launchChromium,
+  openContext,
+  PHONE,
+  screenshot,
+  sidewaysOverflow,
+} from './browser.ts';
 
 const PASSWORD = 'a long enough passphrase';
 const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'));
@@ -51,7 +60,9 @@ describe('the analysts’ pages in a browser', () => {
       await page.click('text=Community Safety Priorities – Public Opinion Survey 2019');
       await page.waitForURL(/\/admin\/surveys\/csp-2019$/);
       const headline = page.locator('table#concern_1');
-      await expect.poll(() => headline.locator('tbody tr').first().innerText()).toMatch(/Anti-social behaviour\s+163\s+40\.0%/);
+      await expect
+        .poll(() => headline.locator('tbody tr').first().innerText())
+        .toMatch(/Anti-social behaviour\s+163\s+40\.0%/);
       expect(await page.locator('text=Of 407 respondents to this question').count()).toBeGreaterThan(0);
       const chart = page.locator('img.app-chart');
       expect(await chart.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
@@ -82,7 +93,11 @@ describe('the analysts’ pages in a browser', () => {
       await page.goto(`${server.origin}/admin/surveys/csp-2019`);
       const wide = await page.evaluate(() =>
         [...document.querySelectorAll('main *')]
-          .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !el.closest('.app-table-scroll'))
+          .filter(
+            (el) =>
+              el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
+              !el.closest('.app-table-scroll'),
+          )
           .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${[...el.classList].join('.')}`)
           .slice(0, 12),
       );

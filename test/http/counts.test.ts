@@ -36,7 +36,8 @@ afterEach(async () => {
 });
 
 async function expectCountsMatchRows(filters = FILTERS) {
-  for (const f of filters) expect(await buildReport(t.db, survey, f), JSON.stringify(f)).toEqual(await buildReportFromRows(t.db, survey, f));
+  for (const f of filters)
+    expect(await buildReport(t.db, survey, f), JSON.stringify(f)).toEqual(await buildReportFromRows(t.db, survey, f));
 }
 
 /** The kept counts without rows that have come back to zero. */
@@ -82,7 +83,11 @@ describe('the running counts', () => {
         const random = prng(seed);
         for (let i = 0; i < count; i++) {
           const { hash } = newDraftToken();
-          const id = await createDraft(t.db, survey, { channel: random() < 0.5 ? 'web' : 'poster', tokenHash: hash, now: new Date(Date.UTC(2026, 1, 1 + i)) });
+          const id = await createDraft(t.db, survey, {
+            channel: random() < 0.5 ? 'web' : 'poster',
+            tokenHash: hash,
+            now: new Date(Date.UTC(2026, 1, 1 + i)),
+          });
           // A first try, then a revised route from the start, as someone going back would.
           const first = randomRoute(survey, random, 1 + Math.floor(random() * 6));
           await saveDraftAnswers(t.db, survey, id, first, new Date());
@@ -91,7 +96,12 @@ describe('the running counts', () => {
           await saveDraftAnswers(t.db, survey, id, after, new Date());
           if (random() < 0.7) await completeDraft(t.db, survey, id, after, new Date());
         }
-        await expectCountsMatchRows([{ status: 'all' }, { status: 'complete' }, { status: 'all', area: 'gravesham' }, { status: 'all', from: '2026-02-03' }]);
+        await expectCountsMatchRows([
+          { status: 'all' },
+          { status: 'complete' },
+          { status: 'all', area: 'gravesham' },
+          { status: 'all', from: '2026-02-03' },
+        ]);
       }),
       { numRuns: 15 },
     );
