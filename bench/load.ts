@@ -153,7 +153,7 @@ async function run() {
   else if (mode === 'question-post') requests = stepsToRequests(questionPostSteps());
   else if (mode === 'baseline-post')
     extra = { method: 'POST', path: '/submit', headers: { 'content-type': FORM }, body: 'area=dartford&concern_1=asb' };
-  else if (mode === 'get') extra = { path: options.path, headers: { cookie: options.cookie ?? '' } };
+  else if (mode === 'get') extra = { url: `${base}${options.path ?? '/'}`, headers: { cookie: options.cookie ?? '' } };
   else throw new Error(`unknown mode ${mode}`);
 
   const result = await autocannon({

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import type { Kysely } from 'kysely';
 import { channelCodes } from '../analysis/filters.ts';
 import type { Database } from '../db/schema.ts';
-import { newDraftToken, replaceRoute } from '../responses/drafts.ts';
+import { insertResponses, newDraftToken } from '../responses/drafts.ts';
 import { parsePage, preferNotField } from '../survey/answers.ts';
 import { CHECK_ANSWERS, type Survey } from '../survey/definition.ts';
 import { type Answers, journey, nextPageId, type Values } from '../survey/journey.ts';
@@ -184,12 +184,12 @@ export async function importResponses(
       if (other !== survey.slug) report(seen.get(id) ?? 0, 'response_id', `is already used by survey "${other}"`);
     }
     if (problemCount) return { ok: false as const, problems, problemCount };
-    let imported = 0;
-    for (const row of valid) {
-      if (existing.has(row.id)) continue;
-      await trx
-        .insertInto('responses')
-        .values({
+    const fresh = valid.filter((row) => !existing.has(row.id));
+    await insertResponses(
+      trx,
+      survey,
+      fresh.map((row) => ({
+        response: {
           id: row.id,
           survey: survey.slug,
           // Imported responses have no respondent cookie: an unguessable hash no token matches.
@@ -200,11 +200,12 @@ export async function importResponses(
           updated_at: row.submittedAt ?? row.startedAt,
           submitted_at: row.submittedAt,
           answers: JSON.stringify(row.answers),
-        })
-        .execute();
-      await replaceRoute(trx, survey, row.id, row, null);
-      imported++;
-    }
+          flag: null,
+        },
+        route: row,
+      })),
+    );
+    const imported = fresh.length;
     return { ok: true as const, imported, alreadyPresent: existing.size };
   });
 }

@@ -1,7 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, ResponseFlag, ResponseRow } from '../db/schema.ts';
-import { applyContribution, type Contribution, dimsOf, metricsOf, storedContribution } from '../analysis/counts.ts';
+import {
+  applyContribution,
+  type Contribution,
+  CountSheet,
+  dimsOf,
+  metricsOf,
+  storedContribution,
+} from '../analysis/counts.ts';
+import type { Database, NewResponse, ResponseFlag, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import type { Answers, Values } from '../survey/journey.ts';
 
@@ -126,7 +133,10 @@ export async function replaceRoute(
   const pages = Object.keys(route.answers).map((page_id) => ({ response_id: id, page_id }));
   if (pages.length) await trx.insertInto('response_pages').values(pages).execute();
   const row = await trx.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const after = { dims: dimsOf(survey, row, route.values), metrics: metricsOf(survey, row.channel, route.values, Object.keys(route.answers)) };
+  const after = {
+    dims: dimsOf(survey, row, route.values),
+    metrics: metricsOf(survey, row.channel, route.values, Object.keys(route.answers)),
+  };
   await applyContribution(trx, before, after);
 }
 
@@ -163,4 +173,51 @@ export async function completeDraft(
     await replaceRoute(trx, survey, id, route, before);
     return true;
   });
+}
+
+/**
+ * Stores new responses in bulk (an import): the rows, their route values and
+ * pages, and their running counts, in large batches inside the caller's
+ * transaction, so a file of 100,000 responses is a few hundred statements.
+ */
+export async function insertResponses(
+  trx: Transaction<Database>,
+  survey: Survey,
+  items: { response: NewResponse; route: { answers: Answers; values: Values } }[],
+): Promise<void> {
+  const sheet = new CountSheet();
+  for (let i = 0; i < items.length; i += 500) {
+    const chunk = items.slice(i, i + 500);
+    await trx
+      .insertInto('responses')
+      .values(chunk.map((c) => c.response))
+      .execute();
+    const values = chunk.flatMap(({ response, route }) =>
+      Object.entries(route.values).flatMap(([question_id, value]) =>
+        (Array.isArray(value) ? value : [value]).map((v) => ({ response_id: response.id, question_id, value: v })),
+      ),
+    );
+    const pages = chunk.flatMap(({ response, route }) =>
+      Object.keys(route.answers).map((page_id) => ({ response_id: response.id, page_id })),
+    );
+    for (let j = 0; j < values.length; j += 5000)
+      await trx
+        .insertInto('response_values')
+        .values(values.slice(j, j + 5000))
+        .execute();
+    for (let j = 0; j < pages.length; j += 5000)
+      await trx
+        .insertInto('response_pages')
+        .values(pages.slice(j, j + 5000))
+        .execute();
+    for (const { response, route } of chunk) {
+      const row = { ...response, flag: response.flag ?? null };
+      sheet.add(
+        dimsOf(survey, row, route.values),
+        metricsOf(survey, row.channel, route.values, Object.keys(route.answers)),
+        1,
+      );
+    }
+  }
+  await sheet.write(trx);
 }
