@@ -1,14 +1,43 @@
 import { buildApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { DEFAULT_DRAFT_RETENTION_DAYS, loadConfig } from './config.ts';
 import { connect } from './db/connect.ts';
+import { draftCutoff, eraseStaleDrafts } from './responses/retention.ts';
 import { loadSurveys } from './survey/definitions/index.ts';
 
-// Start-up only: configuration, database, app, listen; close gracefully on a signal.
+// Start-up only: configuration, database, app, listen; erase stale drafts now
+// and every hour; close gracefully on a signal.
 const config = loadConfig();
 const surveys = loadSurveys();
 const db = await connect(config.databaseUrl);
 // With no admin account yet, the one-time setup link is printed here as well as logged.
-const app = await buildApp({ db, config, surveys, admin: { announce: (text) => console.warn(text) } });
+const app = await buildApp({
+  db,
+  config,
+  surveys,
+  admin: { announce: (text) => console.warn(text) },
+  // Shed load with a fast "try again" page rather than let every request queue.
+  overload: {},
+});
+
+const DRAFT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+const retentionDays =
+  config.draftRetentionDays === undefined ? DEFAULT_DRAFT_RETENTION_DAYS : config.draftRetentionDays;
+
+/** Erases drafts untouched for DRAFT_RETENTION_DAYS; a failure (disk full, say) is logged and tried again next time. */
+async function eraseStaleDraftsNow() {
+  if (retentionDays === null) return;
+  for (const survey of surveys) {
+    try {
+      const erased = await eraseStaleDrafts(db, survey, draftCutoff(new Date(), retentionDays));
+      if (erased) app.log.info({ survey: survey.slug, erased, retentionDays }, 'stale drafts erased');
+    } catch (err) {
+      app.log.error({ err, survey: survey.slug }, 'erasing stale drafts failed');
+    }
+  }
+}
+const draftPurge = setInterval(eraseStaleDraftsNow, DRAFT_PURGE_INTERVAL_MS);
+draftPurge.unref();
+app.addHook('onClose', async () => clearInterval(draftPurge));
 
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -22,9 +51,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
+  // Fastify logs "Server listening at <address>" (the real port when PORT=0).
   await app.listen({ port: config.port, host: config.host });
   for (const survey of surveys) app.log.info(`survey "${survey.title}" at ${config.publicUrl}/s/${survey.slug}`);
 } catch (err) {
   app.log.error(err);
   process.exit(1);
 }
+await eraseStaleDraftsNow();

@@ -14,13 +14,63 @@ export async function renderError(reply: FastifyReply, status: number, heading: 
   return reply.code(status).view('pages/error.eta', { title: heading, heading, message });
 }
 
+/** What a 503 asks the browser (and any proxy) to wait before trying again. */
+export const RETRY_AFTER_SECONDS = 10;
+
+/**
+ * SQLite's answers when it cannot write just now, though nothing is wrong with
+ * the request or the data: the disk is full, another process holds the lock,
+ * the file or file system is read-only, the disk failed to read or write, or
+ * memory ran out. A transaction that fails with one of these has changed
+ * nothing, so the respondent can safely send the page again later.
+ */
+const STORAGE_UNAVAILABLE = /^SQLITE_(FULL|BUSY|LOCKED|READONLY|IOERR|CANTOPEN|PROTOCOL|NOMEM)(_|$)/;
+
+/** Whether an error is the storage being unavailable for now (see STORAGE_UNAVAILABLE), not a fault in our code. */
+export function isStorageUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STORAGE_UNAVAILABLE.test(code);
+}
+
+/** The "try again" page: 503 with Retry-After, saying that what was saved before is safe. */
+function renderUnavailable(reply: FastifyReply, heading: string, message: string) {
+  reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return renderError(reply, 503, heading, message);
+}
+
 /**
  * Every error becomes a plain page: a clear message for a bad request (4xx), a
- * short apology for our own faults (500). No stack trace ever reaches a person.
+ * "try again" page when we are overloaded or the database cannot write just now
+ * (503 with Retry-After), a short apology for our own faults (500). No stack
+ * trace ever reaches a person.
  */
 export default fp(
   async (app) => {
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
+      const staff = request.url.startsWith('/admin');
+      // Too busy (see overload.ts): refused before any handler ran, so nothing was read or written.
+      if (error.code === 'FST_UNDER_PRESSURE') {
+        return renderUnavailable(
+          reply,
+          'Sorry, the service is very busy just now',
+          staff
+            ? 'Nothing was changed. Please wait a minute, then try again.'
+            : 'Your answers so far are safe. Please wait a minute, then try again.',
+        );
+      }
+      if (isStorageUnavailable(error)) {
+        request.log.error({ code: error.code, message: error.message }, 'storage unavailable');
+        const saving = request.method !== 'GET' && request.method !== 'HEAD';
+        return renderUnavailable(
+          reply,
+          saving ? 'Sorry, we could not save that just now' : 'Sorry, the service is not available just now',
+          staff
+            ? 'Nothing was changed. Please wait a minute, then try again.'
+            : saving
+              ? 'Your earlier answers are safe. Please wait a minute, then go back and try again.'
+              : 'Your answers so far are safe. Please try again in a minute.',
+        );
+      }
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) {
         request.log.error({ err: error }, 'request failed');

@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { loadConfig } from '../config.ts';
+import { backupDatabase } from '../db/backup.ts';
+import { openDatabase, sqlitePath } from '../db/connect.ts';
+import { countStartedBefore, eraseStartedBefore } from '../responses/retention.ts';
+import { options, surveyNamed, UsageError, withDb } from './common.ts';
+
+/** `backup FILE`: a consistent copy of the database, safe to take while the server runs. */
+export async function backupCommand(args: string[]) {
+  const { positionals } = options(args, {}, true);
+  if (positionals.length !== 1) throw new UsageError('give the file to write the backup to');
+  const path = sqlitePath(loadConfig().databaseUrl);
+  if (path === ':memory:') throw new UsageError('DATABASE_URL is :memory:, there is nothing to back up');
+  if (!existsSync(path)) throw new Error(`there is no database at ${path}`);
+  // No migration: a backup copies the database exactly as the server has it.
+  const { db, sqlite } = await openDatabase(path, { mustExist: true, migrate: false });
+  try {
+    const result = await backupDatabase(sqlite, positionals[0] as string);
+    process.stdout.write(
+      `Backed up ${path} to ${result.file} (${result.responses} responses, ${Math.ceil(result.bytes / 1024)} KB).\n`,
+    );
+  } finally {
+    await db.destroy();
+  }
+}
+
+const isoDate = z.iso.date();
+
+/** `purge --survey S --before DATE [--dry-run]`: erases the survey's responses started before the day. */
+export async function purgeCommand(args: string[]) {
+  const { values } = options(args, {
+    survey: { type: 'string' },
+    before: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  });
+  const survey = surveyNamed(values.survey);
+  const before = values.before;
+  if (!before) throw new UsageError('--before is required (a date like 2019-06-01)');
+  if (!isoDate.safeParse(before).success) throw new UsageError('--before must be a date like 2019-06-01');
+  const what = `responses of ${survey.slug} started before ${before} (UTC)`;
+  if (values['dry-run']) {
+    const found = await withDb((db) => countStartedBefore(db, survey, before));
+    process.stdout.write(
+      `Would erase ${found.complete + found.partial} ${what}: ${found.complete} complete, ${found.partial} partial.\n`,
+    );
+    return;
+  }
+  const erased = await withDb((db) => eraseStartedBefore(db, survey, before));
+  process.stdout.write(
+    `Erased ${erased.complete + erased.partial} ${what}: ${erased.complete} complete, ${erased.partial} partial.\n`,
+  );
+}

@@ -1,0 +1,113 @@
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { CountSheet, storedContribution } from '../analysis/counts.ts';
+import type { Database } from '../db/schema.ts';
+import type { Survey } from '../survey/definition.ts';
+import { toMinute } from './drafts.ts';
+
+// Erasing responses, so the council keeps its retention promise. Each batch
+// is one transaction that deletes the responses, the rows the analysis counts
+// (values and pages; paper_entries go by their foreign key's cascade) and
+// takes them off the running counts: a report never counts a response that is
+// gone, and a crash part-way leaves whole batches erased, never half of one.
+
+/** Responses erased, by status. */
+export interface Erased {
+  complete: number;
+  partial: number;
+}
+
+/** Responses per transaction: short enough that the server's writes wait well under a second. */
+const BATCH = 200;
+
+type Selection = (
+  query: SelectQueryBuilder<Database, 'responses', { id: string }>,
+) => SelectQueryBuilder<Database, 'responses', { id: string }>;
+
+/** What `purge --survey S --before DATE` erases: every response of the survey started before the day (UTC). */
+const startedBefore =
+  (before: string): Selection =>
+  (query) =>
+    query.where('started_at', '<', before);
+
+/** Drafts nobody has touched since the cutoff. */
+const staleDrafts =
+  (cutoff: Date): Selection =>
+  (query) =>
+    query.where('status', '=', 'partial').where('updated_at', '<', toMinute(cutoff));
+
+/** How many responses of the survey were started before the day (YYYY-MM-DD, UTC): what a purge would erase. */
+export async function countStartedBefore(db: Kysely<Database>, survey: Survey, before: string): Promise<Erased> {
+  const rows = await db
+    .selectFrom('responses')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('survey', '=', survey.slug)
+    .where('started_at', '<', before)
+    .groupBy('status')
+    .execute();
+  const out: Erased = { complete: 0, partial: 0 };
+  for (const row of rows) out[row.status] += Number(row.n);
+  return out;
+}
+
+/** Erases every response of the survey (complete or not) started before the day (YYYY-MM-DD, UTC). */
+export function eraseStartedBefore(db: Kysely<Database>, survey: Survey, before: string): Promise<Erased> {
+  return erase(db, survey, startedBefore(before));
+}
+
+/** Erases the survey's drafts (partial responses) last changed before the cutoff. Returns how many. */
+export async function eraseStaleDrafts(db: Kysely<Database>, survey: Survey, cutoff: Date): Promise<number> {
+  return (await erase(db, survey, staleDrafts(cutoff))).partial;
+}
+
+/** The cutoff for drafts kept `days` days. */
+export function draftCutoff(now: Date, days: number): Date {
+  return new Date(now.getTime() - days * 24 * 60 * 60 * 1000);
+}
+
+async function erase(db: Kysely<Database>, survey: Survey, select: Selection): Promise<Erased> {
+  const erased: Erased = { complete: 0, partial: 0 };
+  for (;;) {
+    const batch = await retryWhileBusy(() =>
+      db.transaction().execute(async (trx) => {
+        const rows = await select(trx.selectFrom('responses').select('id').where('survey', '=', survey.slug))
+          .orderBy('id')
+          .limit(BATCH)
+          .execute();
+        const ids = rows.map((r) => r.id);
+        if (!ids.length) return { found: 0, counted: { complete: 0, partial: 0 } };
+        const sheet = new CountSheet();
+        const counted: Erased = { complete: 0, partial: 0 };
+        for (const id of ids) {
+          const contribution = await storedContribution(trx, survey, id);
+          if (!contribution) continue;
+          sheet.add(contribution.dims, contribution.metrics, -1);
+          counted[contribution.dims.status] += 1;
+        }
+        await trx.deleteFrom('response_values').where('response_id', 'in', ids).execute();
+        await trx.deleteFrom('response_pages').where('response_id', 'in', ids).execute();
+        await trx.deleteFrom('responses').where('id', 'in', ids).execute();
+        await sheet.write(trx);
+        return { found: ids.length, counted };
+      }),
+    );
+    erased.complete += batch.counted.complete;
+    erased.partial += batch.counted.partial;
+    if (batch.found === 0) return erased;
+  }
+}
+
+/**
+ * A transaction that read before it wrote fails at once (SQLITE_BUSY_SNAPSHOT)
+ * if the server wrote in between; it changed nothing, so it is run again.
+ */
+async function retryWhileBusy<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= attempts || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
+import { buildReport } from '../../src/analysis/report.ts';
+import { openDatabase } from '../../src/db/connect.ts';
+import { loadSurveys } from '../../src/survey/definitions/index.ts';
+import { cli, ROOT, ServerProcess, SLUG, sleep } from './harness.ts';
+
+const survey = loadSurveys()[0]!;
+const dir = mkdtempSync(join(tmpdir(), 'soundings-retention-'));
+const path = join(dir, 'soundings.sqlite');
+let server: ServerProcess | undefined;
+
+afterAll(async () => {
+  await server?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function statuses() {
+  const { db } = await openDatabase(path, { readonly: true });
+  try {
+    const rows = await db.selectFrom('responses').select('status').execute();
+    const report = await buildReport(db, survey, { status: 'all' });
+    const fromRows = await buildReportFromRows(db, survey, { status: 'all' });
+    return {
+      complete: rows.filter((r) => r.status === 'complete').length,
+      partial: rows.filter((r) => r.status === 'partial').length,
+      countsAgree: JSON.stringify(report) === JSON.stringify(fromRows),
+    };
+  } finally {
+    await db.destroy();
+  }
+}
+
+it('erases drafts older than DRAFT_RETENTION_DAYS when the server starts, and nothing else', async () => {
+  // The 2019 responses: 400 sent, 20 never sent, all long past any retention period.
+  const imported = await cli(['import', '--survey', SLUG, join(ROOT, 'test/fixtures/csp-2019-published.csv')], path);
+  expect(imported.code, imported.stderr).toBe(0);
+  server = await ServerProcess.start(path, { DRAFT_RETENTION_DAYS: '90' });
+  let now = await statuses();
+  for (let i = 0; i < 100 && now.partial > 0; i++) {
+    await sleep(100);
+    now = await statuses();
+  }
+  expect(now).toEqual({ complete: 400, partial: 0, countsAgree: true });
+  expect(server.log).toMatch(/"erased":20,"retentionDays":90,"msg":"stale drafts erased"/);
+  expect(await server.stop()).toBe(0);
+  server = undefined;
+});
