@@ -49,6 +49,7 @@ export async function makeApp(
     config?: Partial<Config>;
     logStream?: { write(line: string): void };
     respondent?: Partial<RespondentGuardSettings>;
+    admin?: Partial<AdminSettings>;
   } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'soundings-test-'));
@@ -61,6 +62,7 @@ export async function makeApp(
     ...(options.now ? { now: options.now } : {}),
     ...(options.logStream ? { logStream: options.logStream } : {}),
     ...(options.respondent ? { respondent: options.respondent } : {}),
+    admin: { passwordHashing: TEST_HASHING, ...options.admin },
   });
   return {
     app,
@@ -172,32 +174,8 @@ export class Respondent {
 /** Argon2id costs for tests: the smallest allowed, so hashing takes well under a millisecond. */
 export const TEST_HASHING: PasswordHashing = { memoryCost: 256, timeCost: 1, parallelism: 1 };
 
-/** Like makeApp, with the admin settings too; cheap password hashing unless told otherwise. */
-export async function makeAdminApp(
-  options: Parameters<typeof makeApp>[0] & { admin?: Partial<AdminSettings> } = {},
-): Promise<TestApp> {
-  const dir = mkdtempSync(join(tmpdir(), 'soundings-test-'));
-  const databaseUrl = join(dir, 'test.sqlite');
-  const db = await connect(databaseUrl);
-  const app = await buildApp({
-    db,
-    config: testConfig({ databaseUrl, ...options.config }),
-    surveys: options.surveys ?? [cspSurvey()],
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.logStream ? { logStream: options.logStream } : {}),
-    ...(options.respondent ? { respondent: options.respondent } : {}),
-    admin: { passwordHashing: TEST_HASHING, ...options.admin },
-  });
-  return {
-    app,
-    db,
-    dir,
-    close: async () => {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+/** makeApp, named for the admin tests: cheap password hashing unless told otherwise. */
+export const makeAdminApp = makeApp;
 
 /** Adds an admin account straight to the database; returns its id. */
 export async function createAccount(

@@ -4,7 +4,7 @@ import type { Survey } from '../survey/definition.ts';
 import { postcodeDistrict } from '../survey/formats.ts';
 import { crossTabName } from './counts.ts';
 import { type Filters, filteredResponseIds } from './filters.ts';
-import { assembleReport, groupedQuestions, type Report, type ReportParts } from './report.ts';
+import { assembleReport, emptyParts, groupedQuestions, type Report } from './report.ts';
 
 const n = (value: unknown) => Number(value ?? 0);
 
@@ -16,17 +16,7 @@ const n = (value: unknown) => Number(value ?? 0);
 export async function buildReportFromRows(db: Kysely<Database>, survey: Survey, filters: Filters): Promise<Report> {
   const ids = () => filteredResponseIds(db, survey, filters);
   const grouped = groupedQuestions(survey);
-  const parts: ReportParts = {
-    byStatusChannel: [],
-    values: [],
-    answered: [],
-    groupValues: [],
-    groupAnswered: [],
-    pages: [],
-    rankValues: [],
-    ranksAnswered: 0,
-    cross: [],
-  };
+  const parts = emptyParts();
   const byStatus = await db
     .selectFrom('responses')
     .select(['status', 'channel', (eb) => eb.fn.countAll().as('n')])

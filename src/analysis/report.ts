@@ -77,6 +77,21 @@ export interface ReportParts {
   cross: { table: string; row: string; col: string; n: number }[];
 }
 
+/** Parts with nothing counted yet. */
+export function emptyParts(): ReportParts {
+  return {
+    byStatusChannel: [],
+    values: [],
+    answered: [],
+    groupValues: [],
+    groupAnswered: [],
+    pages: [],
+    rankValues: [],
+    ranksAnswered: 0,
+    cross: [],
+  };
+}
+
 /** The questions counted per answer to another (follow-ups), with that question. */
 export function groupedQuestions(survey: Survey): Map<string, string> {
   const grouped = new Map<string, string>();
@@ -188,17 +203,7 @@ export function assembleReport(survey: Survey, filters: Filters, parts: ReportPa
  */
 export async function buildReport(db: Kysely<Database>, survey: Survey, filters: Filters): Promise<Report> {
   const rows = await sumCounts(db, survey, filters);
-  const parts: ReportParts = {
-    byStatusChannel: [],
-    values: [],
-    answered: [],
-    groupValues: [],
-    groupAnswered: [],
-    pages: [],
-    rankValues: [],
-    ranksAnswered: 0,
-    cross: [],
-  };
+  const parts = emptyParts();
   for (const row of rows) {
     const count = n(row.n);
     if (!count) continue;

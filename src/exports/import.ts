@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import type { Kysely } from 'kysely';
 import { channelCodes } from '../analysis/filters.ts';
 import type { Database } from '../db/schema.ts';
-import { insertResponses, newDraftToken } from '../responses/drafts.ts';
+import { importedTokenHash, insertResponses } from '../responses/drafts.ts';
 import { parsePage, preferNotField } from '../survey/answers.ts';
 import { CHECK_ANSWERS, type Survey } from '../survey/definition.ts';
 import { type Answers, journey, nextPageId, type Values } from '../survey/journey.ts';
@@ -192,8 +192,8 @@ export async function importResponses(
         response: {
           id: row.id,
           survey: survey.slug,
-          // Imported responses have no respondent cookie: an unguessable hash no token matches.
-          draft_token_hash: newDraftToken().hash,
+          // No respondent cookie: a marker no token's hash can match (and the draft purge skips).
+          draft_token_hash: importedTokenHash(row.id),
           status: row.status,
           channel: row.channel,
           started_at: row.startedAt,

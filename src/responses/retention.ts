@@ -2,7 +2,7 @@ import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { CountSheet, storedContribution } from '../analysis/counts.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
-import { toMinute } from './drafts.ts';
+import { IMPORTED_TOKEN_PREFIX, toMinute } from './drafts.ts';
 
 // Erasing responses, so the council keeps its retention promise. Each batch
 // is one transaction that deletes the responses, the rows the analysis counts
@@ -29,11 +29,14 @@ const startedBefore =
   (query) =>
     query.where('started_at', '<', before);
 
-/** Drafts nobody has touched since the cutoff. */
+/** Drafts nobody has touched since the cutoff (imported partial responses are records, not drafts). */
 const staleDrafts =
   (cutoff: Date): Selection =>
   (query) =>
-    query.where('status', '=', 'partial').where('updated_at', '<', toMinute(cutoff));
+    query
+      .where('status', '=', 'partial')
+      .where('updated_at', '<', toMinute(cutoff))
+      .where('draft_token_hash', 'not like', `${IMPORTED_TOKEN_PREFIX}%`);
 
 /** How many responses of the survey were started before the day (YYYY-MM-DD, UTC): what a purge would erase. */
 export async function countStartedBefore(db: Kysely<Database>, survey: Survey, before: string): Promise<Erased> {

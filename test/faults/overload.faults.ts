@@ -143,6 +143,6 @@ it('answers a flood with fast 503 pages and Retry-After instead of letting reque
     cycles: 1,
     acknowledged: 1,
     lost: found.problems.length,
-    notes: `${result.requests.total} requests: ${result.statusCodeStats['200']?.count ?? 0} served, ${result.statusCodeStats['503']?.count ?? 0} shed with 503 + Retry-After, ${result.errors} connection errors, ${result.timeouts} timeouts, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms; the person: ${served.length} pages served, ${shed.length} "very busy", median ${Math.round(median(probes.map((p) => p.ms)))} ms, slowest ${Math.round(slowestProbe)} ms; the respondent: ${respondent.refusals} pages refused, ${takenDuringFlood} taken during the flood, then finished with every answer kept; a newcomer's first connection waited ${(arrived.ms / 1000).toFixed(1)} s (see Known limits)`,
+    notes: `${result.requests.total} requests: ${result.statusCodeStats['200']?.count ?? 0} served, ${result.statusCodeStats['503']?.count ?? 0} shed with 503 + Retry-After, ${result.errors} connection errors, ${result.timeouts} timeouts, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms; the person: ${served.length} pages served, ${shed.length} "very busy", median ${Math.round(median(probes.map((p) => p.ms)))} ms, slowest ${Math.round(slowestProbe)} ms; the respondent: ${respondent.refusals} pages refused, ${takenDuringFlood} taken during the flood, then finished with every answer kept; a newcomer's first connection waited ${(arrived.ms / 1000).toFixed(1)} s to be accepted (see below)`,
   });
 });
