@@ -1,7 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import ExcelJS from 'exceljs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { csrfTokenIn, FORM, form, makeApp, type TestApp } from '../helpers.ts';
+import { DEFAULT_FILTERS } from '../../src/analysis/filters.ts';
+import { buildReport } from '../../src/analysis/report.ts';
+import { responseRecordCsv } from '../../src/exports/response-record.ts';
+import { writeWorkbook } from '../../src/exports/workbook.ts';
+import { cspSurvey, csrfTokenIn, FORM, form, makeApp, type TestApp } from '../helpers.ts';
 
 const ADDRESS = '203.0.113.77';
 const AGENT = 'Mozilla/5.0 (PrivacyProbe; unique-agent-7f3c9)';
@@ -14,7 +21,7 @@ afterEach(async () => {
 });
 
 describe('anonymity', () => {
-  it('keeps no client address, user agent or full postcode in the log or the database', async () => {
+  it('keeps no client address, user agent or full postcode in the log, the database or any export', async () => {
     const log: string[] = [];
     t = await makeApp({ config: { logLevel: 'trace' }, logStream: { write: (line) => log.push(line) } });
     const headers = { 'user-agent': AGENT, 'x-forwarded-for': ADDRESS, ...FORM };
@@ -51,6 +58,28 @@ describe('anonymity', () => {
     for (const secret of [ADDRESS, AGENT, 'unique-agent', FULL_POSTCODE, '1AU', cookie.split('=')[1] as string])
       expect(text, secret).not.toContain(secret);
     expect(text).not.toMatch(/remoteAddress|remotePort|user-agent|hostname/i);
+
+    // The exports an analyst downloads: the responses CSV, the workbook and the report JSON.
+    const survey = cspSurvey();
+    const csv = await buffer(responseRecordCsv(t.db, survey, DEFAULT_FILTERS));
+    const report = JSON.stringify(await buildReport(t.db, survey, DEFAULT_FILTERS));
+    const xlsx = new PassThrough();
+    const parts: Buffer[] = [];
+    xlsx.on('data', (c: Buffer) => parts.push(c));
+    await writeWorkbook(t.db, survey, DEFAULT_FILTERS, await buildReport(t.db, survey, DEFAULT_FILTERS), xlsx);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(Buffer.concat(parts) as unknown as ArrayBuffer);
+    const cells: string[] = [];
+    for (const sheet of book.worksheets) sheet.eachRow((row) => row.eachCell((c) => cells.push(String(c.value))));
+    expect(cells.join('\n')).toContain('DA12 1');
+    for (const [name, text] of [
+      ['csv', csv.toString('utf8')],
+      ['report', report],
+      ['xlsx', cells.join('\n')],
+    ] as const) {
+      for (const secret of [ADDRESS, AGENT, 'unique-agent', FULL_POSTCODE, '1AU'])
+        expect(text, `${name}: ${secret}`).not.toContain(secret);
+    }
 
     await t.app.close();
     const files = readdirSync(t.dir).filter((f) => f.startsWith('test.sqlite'));
