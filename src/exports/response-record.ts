@@ -25,16 +25,32 @@ export function routeValues(survey: Survey, row: Pick<ResponseRow, 'status' | 'a
   return values;
 }
 
-/** One response as a record: codes, multi-choice joined with `;` in codebook order, blanks empty. */
-export function toRecord(survey: Survey, row: ResponseRow): Record<string, string> {
-  const values = routeValues(survey, row);
-  const record: Record<string, string> = {
+/** The record's first columns: what the response is, before its answers. */
+export function recordHead(row: ResponseRow): Record<string, string> {
+  return {
     response_id: row.id,
     status: row.status,
     channel: row.channel,
     started_at: row.started_at,
     submitted_at: row.submitted_at ?? '',
   };
+}
+
+/** The survey's responses under the filters, oldest first, streamed from the database in batches. */
+export function streamResponses(db: Kysely<Database>, survey: Survey, filters: Filters) {
+  return db
+    .selectFrom('responses')
+    .selectAll()
+    .where('id', 'in', filteredResponseIds(db, survey, filters))
+    .orderBy('started_at')
+    .orderBy('id')
+    .stream(500);
+}
+
+/** One response as a record: codes, multi-choice joined with `;` in codebook order, blanks empty. */
+export function toRecord(survey: Survey, row: ResponseRow): Record<string, string> {
+  const values = routeValues(survey, row);
+  const record = recordHead(row);
   for (const id of survey.questionIds) {
     const value = values[id];
     record[id] = value === undefined ? '' : Array.isArray(value) ? value.join(';') : value;
@@ -57,13 +73,7 @@ export function neutralise(cell: string): string {
  * memory does not grow with the number of responses.
  */
 export function responseRecordCsv(db: Kysely<Database>, survey: Survey, filters: Filters): Readable {
-  const rows = db
-    .selectFrom('responses')
-    .selectAll()
-    .where('id', 'in', filteredResponseIds(db, survey, filters))
-    .orderBy('started_at')
-    .orderBy('id')
-    .stream(500);
+  const rows = streamResponses(db, survey, filters);
   const columns = recordColumns(survey);
   const records = Readable.from(
     (async function* () {

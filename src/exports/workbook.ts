@@ -1,14 +1,14 @@
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { Kysely } from 'kysely';
-import { type Filters, filteredResponseIds } from '../analysis/filters.ts';
+import type { Filters } from '../analysis/filters.ts';
 import type { Report } from '../analysis/report.ts';
 import { allTables } from '../analysis/tables.ts';
 import type { Database } from '../db/schema.ts';
 import { draftAnswers } from '../responses/drafts.ts';
 import { optionsOf, type Survey } from '../survey/definition.ts';
 import { journey } from '../survey/journey.ts';
-import { recordColumns } from './response-record.ts';
+import { recordColumns, recordHead, streamResponses } from './response-record.ts';
 
 /** Excel's rules for sheet names: at most 31 characters, none of []:*?/\, unique. */
 function sheetNamer() {
@@ -43,22 +43,9 @@ export async function writeWorkbook(
   const columns = recordColumns(survey);
   responses.columns = columns.map((id) => ({ header: id, key: id, width: id.length > 12 ? 28 : 16 }));
   responses.getRow(1).font = { bold: true };
-  const rows = db
-    .selectFrom('responses')
-    .selectAll()
-    .where('id', 'in', filteredResponseIds(db, survey, filters))
-    .orderBy('started_at')
-    .orderBy('id')
-    .stream(500);
-  for await (const row of rows) {
+  for await (const row of streamResponses(db, survey, filters)) {
     const j = journey(survey, draftAnswers(row));
-    const cells: Record<string, string> = {
-      response_id: row.id,
-      status: row.status,
-      channel: row.channel,
-      started_at: row.started_at,
-      submitted_at: row.submitted_at ?? '',
-    };
+    const cells = recordHead(row);
     // Labels come from the page the answer was given on (a code's label can differ between categories).
     for (const page of j.route) {
       for (const question of page.questions) {
