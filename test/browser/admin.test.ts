@@ -61,6 +61,7 @@ describe('the analysts’ pages in a browser', () => {
       await page.waitForURL(/\/admin\/surveys\/csp-2019$/);
       const headline = page.locator('table#concern_1');
       await expect
+        // biome-ignore lint/performance/useDomNodeTextContent: the visible text keeps spaces between the cells
         .poll(() => headline.locator('tbody tr').first().innerText())
         .toMatch(/Anti-social behaviour\s+163\s+40\.0%/);
       expect(await page.locator('text=Of 407 respondents to this question').count()).toBeGreaterThan(0);
