@@ -178,6 +178,12 @@ async function run() {
       errors: result.errors,
       timeouts: result.timeouts,
       status: { '2xx': result['2xx'], '3xx': result['3xx'], '4xx': result['4xx'], '5xx': result['5xx'] },
+      // 503 is the load shedding's "very busy, try again" page; any other 5xx is a fault.
+      codes: Object.fromEntries(
+        Object.entries(
+          (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {},
+        ).map(([code, stat]) => [code, stat.count]),
+      ),
       journeysPerSecond: journeys !== undefined ? journeys / duration : undefined,
       stepsPerJourney: mode === 'journeys' ? journeySteps().length : undefined,
     })}\n`,
