@@ -283,3 +283,14 @@ export class AdminAgent {
     return this.cookies.get('soundings_admin');
   }
 }
+
+/** A clock a test moves on by hand, for buildApp's `now`. */
+export function testClock(start = '2026-12-01T09:00:00.000Z') {
+  let now = new Date(start).getTime();
+  return {
+    now: () => new Date(now),
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}

@@ -13,6 +13,7 @@ import {
   makeApp,
   TEST_HASHING,
   type TestApp,
+  testClock,
 } from '../helpers.ts';
 
 const ADMIN = 'chief@council.gov.uk';
@@ -21,22 +22,17 @@ const PASSWORD = 'correct horse battery staple';
 const ANALYST_PASSWORD = 'another long passphrase';
 const OTHER_ID = '00000000-0000-4000-8000-000000000000';
 
+/** The shared test clock, moved on in minutes here. */
+function clock(start?: string) {
+  const c = testClock(start);
+  return { now: c.now, advance: (minutes: number) => c.advance(minutes * 60_000) };
+}
+
 let t: TestApp | undefined;
 afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-/** A clock the test moves on. */
-function clock(start = '2026-12-01T09:00:00.000Z') {
-  let now = new Date(start).getTime();
-  return {
-    now: () => new Date(now),
-    advance: (minutes: number) => {
-      now += minutes * 60_000;
-    },
-  };
-}
 
 async function withAccounts(options: Parameters<typeof makeAdminApp>[0] = {}) {
   t = await makeAdminApp(options);

@@ -11,6 +11,7 @@ import { hashDraftToken } from '../../src/responses/drafts.ts';
 import { clientKey, DraftBurst, sentTooFast, startedAtOf } from '../../src/routes/respondent/guards.ts';
 import {
   AdminAgent,
+  testClock as clock,
   createAccount,
   cspSurvey,
   csrfTokenIn,
@@ -32,17 +33,6 @@ afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-/** A clock the test moves on. */
-function clock(start = '2026-12-01T09:00:00.000Z') {
-  let now = new Date(start).getTime();
-  return {
-    now: () => new Date(now),
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
 
 /** Each response's status and flag, in a stable order (flagged first). */
 const flags = async () =>

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PRE_DRAFT_COOKIE } from '../../src/routes/respondent/index.ts';
 import {
   AdminAgent,
+  testClock as clock,
   createAccount,
   csrfTokenIn,
   FORM,
@@ -26,17 +27,6 @@ afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-/** A clock the test moves on. */
-function clock(start = '2026-12-01T09:00:00.000Z') {
-  let now = new Date(start).getTime();
-  return {
-    now: () => new Date(now),
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
 
 /** A respondent part-way through: started, with the area answered. */
 async function startedRespondent(app: TestApp['app']) {
