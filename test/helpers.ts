@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
+import pg from 'pg';
 import { createAccount as addAccount, hashPassword, type PasswordHashing } from '../src/admin/accounts.ts';
 import { buildApp } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
-import { connect } from '../src/db/connect.ts';
+import { connect, type Engine } from '../src/db/connect.ts';
 import type { AdminRole, Database } from '../src/db/schema.ts';
 import type { AdminSettings } from '../src/routes/admin/index.ts';
 import type { RespondentGuardSettings } from '../src/routes/respondent/guards.ts';
@@ -33,12 +34,81 @@ export function cspSurvey(changes: Partial<SurveyInput> = {}): Survey {
   return defineSurvey({ ...csp2019, ...changes });
 }
 
+/**
+ * The engine the suite runs on: SQLite files in temporary folders, or, with
+ * TEST_DATABASE_URL set to a PostgreSQL server (scripts/with-postgres.sh does
+ * that), a new database on that server for each test that asks for one.
+ */
+export const TEST_ENGINE: Engine = process.env.TEST_DATABASE_URL ? 'postgres' : 'sqlite';
+
+let server: pg.Pool | undefined;
+let created = 0;
+
+/**
+ * A clean, empty database for one test: a file in `dir` on SQLite, a new
+ * database on Postgres. `engine: 'sqlite'` asks for SQLite whatever the suite
+ * runs on, for what only SQLite has (its pragmas, its online backup).
+ */
+export async function freshDatabase(
+  dir: string,
+  name = 'test',
+  engine: Engine = TEST_ENGINE,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl || engine === 'sqlite') return { url: join(dir, `${name}.sqlite`), drop: async () => {} };
+  server ??= new pg.Pool({ connectionString: serverUrl, max: 2, idleTimeoutMillis: 1000, allowExitOnIdle: true });
+  const database = `soundings_${name.replace(/\W/g, '_')}_${process.pid}_${++created}_${Math.random().toString(36).slice(2, 8)}`;
+  await server.query(`create database ${database}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  const admin = server;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.query(`drop database if exists ${database} with (force)`);
+    },
+  };
+}
+
 export interface TestApp {
   app: FastifyInstance;
   db: Kysely<Database>;
+  /** Where the test's database is (for the command line, say): a file in `dir`, or a Postgres URL. */
+  databaseUrl: string;
   /** A fresh folder removed by close(), for database files and the like. */
   dir: string;
   close: () => Promise<void>;
+}
+
+/**
+ * Everything the test's database holds, as text to search for what must not
+ * be there. On SQLite, the bytes of its files (the database, its write-ahead
+ * log), free pages and all: call it after the app is closed. On Postgres, every
+ * row of every table.
+ */
+export async function storedContents(
+  t: Pick<TestApp, 'dir' | 'databaseUrl'>,
+): Promise<{ name: string; text: string }[]> {
+  if (!/^postgres/.test(t.databaseUrl)) {
+    return readdirSync(t.dir)
+      .filter((f) => f.startsWith(basename(t.databaseUrl)))
+      .map((f) => ({ name: f, text: readFileSync(join(t.dir, f)).toString('latin1') }));
+  }
+  const client = new pg.Client({ connectionString: t.databaseUrl });
+  await client.connect();
+  try {
+    const tables = await client.query<{ name: string }>(
+      "select table_name as name from information_schema.tables where table_schema = 'public' order by 1",
+    );
+    const out: { name: string; text: string }[] = [];
+    for (const { name } of tables.rows) {
+      const rows = await client.query(`select * from "${name}"`);
+      out.push({ name, text: JSON.stringify(rows.rows) });
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Builds the app on a fresh SQLite database in a temporary folder. */
@@ -50,10 +120,13 @@ export async function makeApp(
     logStream?: { write(line: string): void };
     respondent?: Partial<RespondentGuardSettings>;
     admin?: Partial<AdminSettings>;
+    /** SQLite whatever the suite runs on: see freshDatabase. */
+    engine?: Engine;
   } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'soundings-test-'));
-  const databaseUrl = join(dir, 'test.sqlite');
+  const database = await freshDatabase(dir, 'test', options.engine);
+  const databaseUrl = database.url;
   const db = await connect(databaseUrl);
   const app = await buildApp({
     db,
@@ -67,9 +140,11 @@ export async function makeApp(
   return {
     app,
     db,
+    databaseUrl,
     dir,
     close: async () => {
       await app.close();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
+import { retryRaces } from '../db/races.ts';
 import type { AdminAccountRow, AdminRole, Database } from '../db/schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -129,10 +130,16 @@ export async function createFirstAdmin(
   db: Kysely<Database>,
   account: { email: string; passwordHash: string; now: Date },
 ): Promise<string | undefined> {
-  return db.transaction().execute(async (trx) => {
-    if ((await countAccounts(trx)) > 0) return undefined;
-    return createAccount(trx, { ...account, role: 'admin' });
-  });
+  // Serializable, so that on PostgreSQL two at once cannot both see no account: one loses and runs again.
+  return retryRaces(() =>
+    db
+      .transaction()
+      .setIsolationLevel('serializable')
+      .execute(async (trx) => {
+        if ((await countAccounts(trx)) > 0) return undefined;
+        return createAccount(trx, { ...account, role: 'admin' });
+      }),
+  );
 }
 
 /** A new password also lifts any sign-in lock. */

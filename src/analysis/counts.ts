@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import type { Database, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { postcodeDistrict } from '../survey/formats.ts';
 import { type Answers, journey, type Values } from '../survey/journey.ts';
@@ -150,10 +150,19 @@ export class CountSheet {
     }
   }
 
-  /** Writes the sheet's counts, adding them to those already kept. */
+  /**
+   * Writes the sheet's counts, adding them to those already kept. Rows are
+   * written in one order (by key) in every transaction, so two transactions
+   * updating the same counts at once on PostgreSQL wait for each other
+   * rather than deadlock.
+   */
   async write(db: Db) {
     for (const { table, dims } of ROLLUPS) {
-      const rows = [...(this.rows.get(table)?.values() ?? [])].filter((r) => r.n !== 0);
+      const sheet = this.rows.get(table) ?? new Map<string, CountRow>();
+      const rows = [...sheet.keys()]
+        .sort()
+        .map((key) => sheet.get(key) as CountRow)
+        .filter((r) => r.n !== 0);
       for (let i = 0; i < rows.length; i += 1000) {
         await (db as Kysely<any>)
           .insertInto(table)
@@ -184,9 +193,22 @@ export async function applyContribution(db: Db, before: Contribution | null, aft
 /** What a stored response counts for now: its row, its route values and its pages. */
 export async function storedContribution(db: Db, survey: Survey, id: string): Promise<Contribution | null> {
   const row = await db.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) return null;
+  return row ? contributionOf(survey, row) : null;
+}
+
+/** What a response row counts for. */
+export function contributionOf(survey: Survey, row: ResponseRow): Contribution {
   // The stored answers are what response_values and response_pages were written from: one read, not three.
   const route = journey(survey, JSON.parse(row.answers) as Answers);
+  return routeContribution(survey, row, route);
+}
+
+/** What a response row counts for with the given route. */
+export function routeContribution(
+  survey: Survey,
+  row: Parameters<typeof dimsOf>[1],
+  route: { answers: Answers; values: Values },
+): Contribution {
   return {
     dims: dimsOf(survey, row, route.values),
     metrics: metricsOf(survey, row.channel, route.values, Object.keys(route.answers)),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { loadConfig } from '../config.ts';
 import { backupDatabase } from '../db/backup.ts';
-import { openDatabase, sqlitePath } from '../db/connect.ts';
+import { engineOf, openSqliteDatabase, sqlitePath } from '../db/connect.ts';
 import { countStartedBefore, eraseStartedBefore } from '../responses/retention.ts';
 import { options, surveyNamed, UsageError, withDb } from './common.ts';
 
@@ -10,11 +10,17 @@ import { options, surveyNamed, UsageError, withDb } from './common.ts';
 export async function backupCommand(args: string[]) {
   const { positionals } = options(args, {}, true);
   if (positionals.length !== 1) throw new UsageError('give the file to write the backup to');
-  const path = sqlitePath(loadConfig().databaseUrl);
+  const { databaseUrl } = loadConfig();
+  if (engineOf(databaseUrl) === 'postgres') {
+    throw new Error(
+      'back PostgreSQL up with pg_dump (or continuous archiving for point-in-time recovery): see "Running at scale" in the README',
+    );
+  }
+  const path = sqlitePath(databaseUrl);
   if (path === ':memory:') throw new UsageError('DATABASE_URL is :memory:, there is nothing to back up');
   if (!existsSync(path)) throw new Error(`there is no database at ${path}`);
   // No migration: a backup copies the database exactly as the server has it.
-  const { db, sqlite } = await openDatabase(path, { mustExist: true, migrate: false });
+  const { db, sqlite } = await openSqliteDatabase(path, { mustExist: true, migrate: false });
   try {
     const result = await backupDatabase(sqlite, positionals[0] as string);
     process.stdout.write(

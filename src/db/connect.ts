@@ -1,9 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import pg from 'pg';
+import Cursor from 'pg-cursor';
 import { migrateToLatest } from './migrate.ts';
 import type { Database } from './schema.ts';
+
+/** The two engines: SQLite embedded in the process (the default), or a PostgreSQL server. */
+export type Engine = 'sqlite' | 'postgres';
+
+/** Which engine DATABASE_URL names: a `postgres://` or `postgresql://` URL, or else an SQLite file. */
+export function engineOf(databaseUrl: string): Engine {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl) ? 'postgres' : 'sqlite';
+}
+
+/** A Postgres URL with any password hidden, for messages and logs. */
+export function redactUrl(databaseUrl: string): string {
+  return engineOf(databaseUrl) === 'postgres' ? databaseUrl.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@') : databaseUrl;
+}
 
 /** Where the data lives: an SQLite file path (or `sqlite:` URL), or `:memory:` for tests. */
 export function sqlitePath(databaseUrl: string): string {
@@ -19,14 +34,24 @@ export function sqlitePath(databaseUrl: string): string {
  */
 export const BUSY_TIMEOUT_MS = 1000;
 
-/** An open database: the Kysely instance the app uses, and the SQLite connection under it. */
-export interface Connection {
+/** An open SQLite database: the Kysely instance the app uses, and the SQLite connection under it. */
+export interface SqliteConnection {
+  engine: 'sqlite';
   db: Kysely<Database>;
   /** The raw connection, for what Kysely does not wrap: the online backup API, pragmas. */
   sqlite: SQLite.Database;
   /** The file (absolute), or `:memory:`. */
   path: string;
 }
+
+/** An open PostgreSQL database: the Kysely instance, over a pool of connections. */
+export interface PostgresConnection {
+  engine: 'postgres';
+  db: Kysely<Database>;
+  pool: pg.Pool;
+}
+
+export type Connection = SqliteConnection | PostgresConnection;
 
 export interface OpenOptions {
   /** Open an existing file for reading only; nothing is created or migrated. */
@@ -46,9 +71,31 @@ export interface OpenOptions {
  * (secure_delete), so an erased response does not linger in free pages.
  */
 export async function openDatabase(databaseUrl: string, options: OpenOptions = {}): Promise<Connection> {
-  if (/^postgres(ql)?:/.test(databaseUrl)) {
-    throw new Error('PostgreSQL is not supported yet: set DATABASE_URL to an SQLite file path.');
+  return engineOf(databaseUrl) === 'postgres'
+    ? migrated(openPostgres(databaseUrl, options), options)
+    : openSqliteDatabase(databaseUrl, options);
+}
+
+/** openDatabase for an SQLite file only: for what only SQLite has (its backup API, pragmas, the file itself). */
+export function openSqliteDatabase(databaseUrl: string, options: OpenOptions = {}): Promise<SqliteConnection> {
+  if (engineOf(databaseUrl) !== 'sqlite') throw new Error(`${redactUrl(databaseUrl)} is not an SQLite database`);
+  return migrated(openSqlite(databaseUrl, options), options);
+}
+
+async function migrated<C extends Connection>(connection: C, options: OpenOptions): Promise<C> {
+  if (options.migrate ?? !options.readonly) {
+    try {
+      await migrateToLatest(connection.db);
+    } catch (err) {
+      await connection.db.destroy();
+      throw err;
+    }
   }
+  return connection;
+}
+
+/** Opens an SQLite database for openDatabase (see there), not yet migrated. */
+function openSqlite(databaseUrl: string, options: OpenOptions = {}): SqliteConnection {
   const path = sqlitePath(databaseUrl);
   const readonly = options.readonly ?? false;
   if (path !== ':memory:' && !readonly && !options.mustExist) mkdirSync(dirname(path), { recursive: true });
@@ -64,15 +111,49 @@ export async function openDatabase(databaseUrl: string, options: OpenOptions = {
     throw err;
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: transactionsForWriting(sqlite) }) });
-  if (options.migrate ?? !readonly) {
-    try {
-      await migrateToLatest(db);
-    } catch (err) {
-      await db.destroy();
-      throw err;
-    }
-  }
-  return { db, sqlite, path };
+  return { engine: 'sqlite', db, sqlite, path };
+}
+
+/** Connections each process keeps open to PostgreSQL (PG_POOL_SIZE): see the README's "Running at scale". */
+export const DEFAULT_PG_POOL_SIZE = 10;
+
+/**
+ * Opens a PostgreSQL database for openDatabase, over a pool of connections.
+ * Counts (bigint) come back as numbers, as they do from SQLite: a survey's
+ * counts stay far below 2^53. Every session runs with synchronous_commit on,
+ * whatever the server's default, so a commit (each page's answers, and the
+ * one behind "thank you") is on the server's disk before we answer. A
+ * statement that runs past a minute is cancelled rather than left to hold
+ * locks, and a connection that cannot be had in five seconds fails the
+ * request with a "try again" page instead of queueing it for ever.
+ */
+function openPostgres(databaseUrl: string, options: OpenOptions = {}): PostgresConnection {
+  const size = Number(process.env.PG_POOL_SIZE ?? DEFAULT_PG_POOL_SIZE);
+  const settings = [
+    '-c synchronous_commit=on',
+    '-c statement_timeout=60000',
+    '-c idle_in_transaction_session_timeout=60000',
+  ];
+  if (options.readonly) settings.push('-c default_transaction_read_only=on');
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: Number.isInteger(size) && size > 0 ? size : DEFAULT_PG_POOL_SIZE,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    options: settings.join(' '),
+    application_name: 'soundings',
+    types: { getTypeParser: typeParser },
+  });
+  // An idle connection that the server drops (a restart, say) must not crash the process: the next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) });
+  return { engine: 'postgres', db, pool };
+}
+
+const INT8_OID = 20;
+function typeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+  return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
 }
 
 /** Opens (creating and migrating if needed) the database named by DATABASE_URL: see openDatabase. */

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import type { Kysely } from 'kysely';
 import { channelCodes } from '../analysis/filters.ts';
+import { retryRaces } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
 import { importedTokenHash, insertResponses } from '../responses/drafts.ts';
 import { parsePage, preferNotField } from '../survey/answers.ts';
@@ -173,39 +174,44 @@ export async function importResponses(
   });
   if (problemCount) return { ok: false, problems, problemCount };
 
-  return db.transaction().execute(async (trx) => {
-    const existing = new Map<string, string>();
-    for (let i = 0; i < valid.length; i += 500) {
-      const chunk = valid.slice(i, i + 500).map((r) => r.id);
-      const found = await trx.selectFrom('responses').select(['id', 'survey']).where('id', 'in', chunk).execute();
-      for (const r of found) existing.set(r.id, r.survey);
-    }
-    for (const [id, other] of existing) {
-      if (other !== survey.slug) report(seen.get(id) ?? 0, 'response_id', `is already used by survey "${other}"`);
-    }
-    if (problemCount) return { ok: false as const, problems, problemCount };
-    const fresh = valid.filter((row) => !existing.has(row.id));
-    await insertResponses(
-      trx,
-      survey,
-      fresh.map((row) => ({
-        response: {
-          id: row.id,
-          survey: survey.slug,
-          // No respondent cookie: a marker no token's hash can match (and the draft purge skips).
-          draft_token_hash: importedTokenHash(row.id),
-          status: row.status,
-          channel: row.channel,
-          started_at: row.startedAt,
-          updated_at: row.submittedAt ?? row.startedAt,
-          submitted_at: row.submittedAt,
-          answers: JSON.stringify(row.answers),
-          flag: null,
-        },
-        route: row,
-      })),
-    );
-    const imported = fresh.length;
-    return { ok: true as const, imported, alreadyPresent: existing.size };
-  });
+  // Two imports of the same file at once on PostgreSQL: the loser runs again and finds the rows present.
+  return retryRaces(
+    () =>
+      db.transaction().execute(async (trx) => {
+        const existing = new Map<string, string>();
+        for (let i = 0; i < valid.length; i += 500) {
+          const chunk = valid.slice(i, i + 500).map((r) => r.id);
+          const found = await trx.selectFrom('responses').select(['id', 'survey']).where('id', 'in', chunk).execute();
+          for (const r of found) existing.set(r.id, r.survey);
+        }
+        for (const [id, other] of existing) {
+          if (other !== survey.slug) report(seen.get(id) ?? 0, 'response_id', `is already used by survey "${other}"`);
+        }
+        if (problemCount) return { ok: false as const, problems, problemCount };
+        const fresh = valid.filter((row) => !existing.has(row.id));
+        await insertResponses(
+          trx,
+          survey,
+          fresh.map((row) => ({
+            response: {
+              id: row.id,
+              survey: survey.slug,
+              // No respondent cookie: a marker no token's hash can match (and the draft purge skips).
+              draft_token_hash: importedTokenHash(row.id),
+              status: row.status,
+              channel: row.channel,
+              started_at: row.startedAt,
+              updated_at: row.submittedAt ?? row.startedAt,
+              submitted_at: row.submittedAt,
+              answers: JSON.stringify(row.answers),
+              flag: null,
+            },
+            route: row,
+          })),
+        );
+        const imported = fresh.length;
+        return { ok: true as const, imported, alreadyPresent: existing.size };
+      }),
+    { duplicates: true },
+  );
 }

@@ -26,10 +26,35 @@ export const RETRY_AFTER_SECONDS = 10;
  */
 const STORAGE_UNAVAILABLE = /^SQLITE_(FULL|BUSY|LOCKED|READONLY|IOERR|CANTOPEN|PROTOCOL|NOMEM)(_|$)/;
 
-/** Whether an error is the storage being unavailable for now (see STORAGE_UNAVAILABLE), not a fault in our code. */
+/**
+ * PostgreSQL's equivalents (SQLSTATE codes): the connection failed or was lost
+ * (class 08), the server is out of disk, memory or connections (class 53),
+ * it is shutting down or starting (57P01-57P03), a transaction lost a
+ * serialization conflict or deadlock (40001, 40P01) or ran past its time
+ * (57014, statement_timeout), or the database is read-only (25006, a standby).
+ * And the network's: the server cannot be reached, or no pooled connection
+ * came free in time. A transaction that fails with one of these did not commit.
+ */
+const POSTGRES_UNAVAILABLE = /^(08...|53...|57P0[123]|57014|40001|40P01|25006)$/;
+const NETWORK_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+const POOL_UNAVAILABLE =
+  /^(timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)?)$/;
+
+/** Whether an error is the storage being unavailable for now, not a fault in our code or the request. */
 export function isStorageUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && STORAGE_UNAVAILABLE.test(code);
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (STORAGE_UNAVAILABLE.test(code) || POSTGRES_UNAVAILABLE.test(code))) return true;
+  if (typeof code === 'string' && NETWORK_UNAVAILABLE.has(code)) return true;
+  if (error instanceof AggregateError) return error.errors.some(isStorageUnavailable);
+  return typeof message === 'string' && POOL_UNAVAILABLE.test(message);
 }
 
 /** The "try again" page: 503 with Retry-After, saying that what was saved before is safe. */

@@ -4,9 +4,10 @@ import {
   applyContribution,
   type Contribution,
   CountSheet,
+  contributionOf,
   dimsOf,
   metricsOf,
-  storedContribution,
+  routeContribution,
 } from '../analysis/counts.ts';
 import type { Database, NewResponse, ResponseFlag, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
@@ -48,23 +49,21 @@ export async function createDraft(
 ): Promise<string> {
   const id = randomUUID();
   const at = toMinute(draft.now);
+  const row: ResponseRow = {
+    id,
+    survey: survey.slug,
+    draft_token_hash: draft.tokenHash,
+    status: 'partial',
+    channel: draft.channel,
+    started_at: at,
+    updated_at: at,
+    submitted_at: null,
+    answers: '{}',
+    flag: draft.flag ?? null,
+  };
   await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('responses')
-      .values({
-        id,
-        survey: survey.slug,
-        draft_token_hash: draft.tokenHash,
-        status: 'partial',
-        channel: draft.channel,
-        started_at: at,
-        updated_at: at,
-        submitted_at: null,
-        answers: '{}',
-        flag: draft.flag ?? null,
-      })
-      .execute();
-    await replaceRoute(trx, survey, id, { answers: {}, values: {} }, null);
+    await trx.insertInto('responses').values(row).execute();
+    await replaceRoute(trx, survey, row, { answers: {}, values: {} }, null);
   });
   return id;
 }
@@ -91,6 +90,24 @@ export interface DraftState {
 }
 
 /**
+ * Takes a draft for this transaction: marks it changed now and returns its
+ * row as it was, or undefined if it is no longer a draft (completed, or
+ * erased). The update comes first so that it locks the row: on PostgreSQL, a
+ * second request for the same draft (a double click, another app instance)
+ * waits here until this transaction commits, then reads what it wrote, so
+ * the counts are never moved twice from the same "before".
+ */
+async function takeDraft(trx: Transaction<Database>, id: string, at: string): Promise<ResponseRow | undefined> {
+  return trx
+    .updateTable('responses')
+    .set({ updated_at: at })
+    .where('id', '=', id)
+    .where('status', '=', 'partial')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
  * Saves a draft's answers and the values on its route, in one transaction; a
  * completed response is never changed. Returns whether the draft was saved.
  */
@@ -104,19 +121,11 @@ export async function saveDraftAnswers(
   flag: ResponseFlag | null = null,
 ) {
   return db.transaction().execute(async (trx) => {
-    const before = await storedContribution(trx, survey, id);
-    const result = await trx
-      .updateTable('responses')
-      .set((eb) => ({
-        answers: JSON.stringify(state.kept),
-        updated_at: toMinute(now),
-        flag: eb.fn.coalesce('flag', eb.val(flag)),
-      }))
-      .where('id', '=', id)
-      .where('status', '=', 'partial')
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) return false;
-    await replaceRoute(trx, survey, id, state, before);
+    const row = await takeDraft(trx, id, toMinute(now));
+    if (!row) return false;
+    const saved = { ...row, answers: JSON.stringify(state.kept), flag: row.flag ?? flag };
+    await trx.updateTable('responses').set({ answers: saved.answers, flag: saved.flag }).where('id', '=', id).execute();
+    await replaceRoute(trx, survey, saved, state, contributionOf(survey, row));
     return true;
   });
 }
@@ -130,11 +139,13 @@ export async function saveDraftAnswers(
 export async function replaceRoute(
   trx: Transaction<Database>,
   survey: Survey,
-  id: string,
+  /** The response as it now is. */
+  row: ResponseRow,
   route: { answers: Answers; values: Values },
-  /** What the response counted for before this change (null for a new one): see storedContribution. */
+  /** What the response counted for before this change (null for a new one): see contributionOf. */
   before: Contribution | null,
 ) {
+  const id = row.id;
   await trx.deleteFrom('response_values').where('response_id', '=', id).execute();
   await trx.deleteFrom('response_pages').where('response_id', '=', id).execute();
   const values = Object.entries(route.values).flatMap(([question_id, value]) =>
@@ -143,12 +154,7 @@ export async function replaceRoute(
   if (values.length) await trx.insertInto('response_values').values(values).execute();
   const pages = Object.keys(route.answers).map((page_id) => ({ response_id: id, page_id }));
   if (pages.length) await trx.insertInto('response_pages').values(pages).execute();
-  const row = await trx.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const after = {
-    dims: dimsOf(survey, row, route.values),
-    metrics: metricsOf(survey, row.channel, route.values, Object.keys(route.answers)),
-  };
-  await applyContribution(trx, before, after);
+  await applyContribution(trx, before, routeContribution(survey, row, route));
 }
 
 /**
@@ -167,21 +173,21 @@ export async function completeDraft(
 ): Promise<boolean> {
   const at = toMinute(now);
   return db.transaction().execute(async (trx) => {
-    const before = await storedContribution(trx, survey, id);
-    const result = await trx
+    const row = await takeDraft(trx, id, at);
+    if (!row) return false;
+    const complete: ResponseRow = {
+      ...row,
+      status: 'complete',
+      submitted_at: at,
+      answers: JSON.stringify(route.answers),
+      flag: row.flag ?? flag,
+    };
+    await trx
       .updateTable('responses')
-      .set((eb) => ({
-        status: 'complete',
-        submitted_at: at,
-        updated_at: at,
-        answers: JSON.stringify(route.answers),
-        flag: eb.fn.coalesce('flag', eb.val(flag)),
-      }))
+      .set({ status: complete.status, submitted_at: at, answers: complete.answers, flag: complete.flag })
       .where('id', '=', id)
-      .where('status', '=', 'partial')
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) return false;
-    await replaceRoute(trx, survey, id, route, before);
+      .execute();
+    await replaceRoute(trx, survey, complete, route, contributionOf(survey, row));
     return true;
   });
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import { retryRaces } from '../db/races.ts';
+import type { Database, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import type { Answers, Values } from '../survey/journey.ts';
 import { newDraftToken, replaceRoute, toMinute } from './drafts.ts';
@@ -14,7 +15,8 @@ export type PaperSaveResult = 'saved' | 'already-saved' | 'id-taken';
  * through the same path as every other response (replaceRoute), and notes
  * which staff account keyed it in, in its own table, apart from the answers.
  * The id comes from the entry form, so sending the same form twice (a double
- * click, a replayed request) stores it once.
+ * click, a replayed request) stores it once; if both arrive at once on
+ * PostgreSQL, the one that loses the race runs again and finds it saved.
  */
 export async function savePaperResponse(
   db: Kysely<Database>,
@@ -22,36 +24,39 @@ export async function savePaperResponse(
   entry: { id: string; answers: Answers; values: Values; accountId: string; now: Date },
 ): Promise<PaperSaveResult> {
   const at = toMinute(entry.now);
-  return db.transaction().execute(async (trx) => {
-    const existing = await trx
-      .selectFrom('responses')
-      .leftJoin('paper_entries', 'paper_entries.response_id', 'responses.id')
-      .select(['responses.id', 'responses.survey', 'paper_entries.account_id'])
-      .where('responses.id', '=', entry.id)
-      .executeTakeFirst();
-    if (existing) return existing.account_id && existing.survey === survey.slug ? 'already-saved' : 'id-taken';
-    await trx
-      .insertInto('responses')
-      .values({
-        id: entry.id,
-        survey: survey.slug,
-        // A paper response has no respondent cookie: an unguessable hash no token matches.
-        draft_token_hash: newDraftToken().hash,
-        status: 'complete',
-        channel: PAPER_CHANNEL,
-        started_at: at,
-        updated_at: at,
-        submitted_at: at,
-        answers: JSON.stringify(entry.answers),
-      })
-      .execute();
-    await replaceRoute(trx, survey, entry.id, { answers: entry.answers, values: entry.values }, null);
-    await trx
-      .insertInto('paper_entries')
-      .values({ response_id: entry.id, account_id: entry.accountId, entered_at: at })
-      .execute();
-    return 'saved';
-  });
+  return retryRaces(
+    () =>
+      db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom('responses')
+          .leftJoin('paper_entries', 'paper_entries.response_id', 'responses.id')
+          .select(['responses.id', 'responses.survey', 'paper_entries.account_id'])
+          .where('responses.id', '=', entry.id)
+          .executeTakeFirst();
+        if (existing) return existing.account_id && existing.survey === survey.slug ? 'already-saved' : 'id-taken';
+        const row: ResponseRow = {
+          id: entry.id,
+          survey: survey.slug,
+          // A paper response has no respondent cookie: an unguessable hash no token matches.
+          draft_token_hash: newDraftToken().hash,
+          status: 'complete',
+          channel: PAPER_CHANNEL,
+          started_at: at,
+          updated_at: at,
+          submitted_at: at,
+          answers: JSON.stringify(entry.answers),
+          flag: null,
+        };
+        await trx.insertInto('responses').values(row).execute();
+        await replaceRoute(trx, survey, row, { answers: entry.answers, values: entry.values }, null);
+        await trx
+          .insertInto('paper_entries')
+          .values({ response_id: entry.id, account_id: entry.accountId, entered_at: at })
+          .execute();
+        return 'saved';
+      }),
+    { duplicates: true },
+  );
 }
 
 /** How many paper questionnaires have been keyed in for a survey, and how many of them by one account. */

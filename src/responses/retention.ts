@@ -1,13 +1,13 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
-import { CountSheet, storedContribution } from '../analysis/counts.ts';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
+import { CountSheet, contributionOf } from '../analysis/counts.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { IMPORTED_TOKEN_PREFIX, toMinute } from './drafts.ts';
 
 // Erasing responses, so the council keeps its retention promise. Each batch
-// is one transaction that deletes the responses, the rows the analysis counts
-// (values and pages; paper_entries go by their foreign key's cascade) and
-// takes them off the running counts: a report never counts a response that is
+// is one transaction that deletes the responses, with the rows the analysis
+// counts (values, pages and paper_entries go by their foreign keys' cascade),
+// and takes them off the running counts: a report never counts a response that is
 // gone, and a crash part-way leaves whole batches erased, never half of one.
 
 /** Responses erased, by status. */
@@ -19,24 +19,24 @@ export interface Erased {
 /** Responses per transaction: short enough that the server's writes wait well under a second. */
 const BATCH = 200;
 
-type Selection = (
-  query: SelectQueryBuilder<Database, 'responses', { id: string }>,
-) => SelectQueryBuilder<Database, 'responses', { id: string }>;
+/** Which responses to erase, as a condition on their rows. */
+type Selection = (eb: ExpressionBuilder<Database, 'responses'>) => Expression<SqlBool>;
 
 /** What `purge --survey S --before DATE` erases: every response of the survey started before the day (UTC). */
 const startedBefore =
   (before: string): Selection =>
-  (query) =>
-    query.where('started_at', '<', before);
+  (eb) =>
+    eb('started_at', '<', before);
 
 /** Drafts nobody has touched since the cutoff (imported partial responses are records, not drafts). */
 const staleDrafts =
   (cutoff: Date): Selection =>
-  (query) =>
-    query
-      .where('status', '=', 'partial')
-      .where('updated_at', '<', toMinute(cutoff))
-      .where('draft_token_hash', 'not like', `${IMPORTED_TOKEN_PREFIX}%`);
+  (eb) =>
+    eb.and([
+      eb('status', '=', 'partial'),
+      eb('updated_at', '<', toMinute(cutoff)),
+      eb('draft_token_hash', 'not like', `${IMPORTED_TOKEN_PREFIX}%`),
+    ]);
 
 /** How many responses of the survey were started before the day (YYYY-MM-DD, UTC): what a purge would erase. */
 export async function countStartedBefore(db: Kysely<Database>, survey: Survey, before: string): Promise<Erased> {
@@ -72,23 +72,27 @@ async function erase(db: Kysely<Database>, survey: Survey, select: Selection): P
   for (;;) {
     const batch = await retryWhileBusy(() =>
       db.transaction().execute(async (trx) => {
-        const rows = await select(trx.selectFrom('responses').select('id').where('survey', '=', survey.slug))
+        const rows = await trx
+          .selectFrom('responses')
+          .select('id')
+          .where('survey', '=', survey.slug)
+          .where(select)
           .orderBy('id')
           .limit(BATCH)
           .execute();
         const ids = rows.map((r) => r.id);
         if (!ids.length) return { found: 0, counted: { complete: 0, partial: 0 } };
+        // The rows as they are when deleted (the condition checked again): on PostgreSQL a
+        // respondent may have saved a page since the select, and the counts must move from that.
+        // Their values, pages and paper entry go by their foreign keys' cascade.
+        const deleted = await trx.deleteFrom('responses').where('id', 'in', ids).where(select).returningAll().execute();
         const sheet = new CountSheet();
         const counted: Erased = { complete: 0, partial: 0 };
-        for (const id of ids) {
-          const contribution = await storedContribution(trx, survey, id);
-          if (!contribution) continue;
+        for (const row of deleted) {
+          const contribution = contributionOf(survey, row);
           sheet.add(contribution.dims, contribution.metrics, -1);
           counted[contribution.dims.status] += 1;
         }
-        await trx.deleteFrom('response_values').where('response_id', 'in', ids).execute();
-        await trx.deleteFrom('response_pages').where('response_id', 'in', ids).execute();
-        await trx.deleteFrom('responses').where('id', 'in', ids).execute();
         await sheet.write(trx);
         return { found: ids.length, counted };
       }),

@@ -15,7 +15,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { afterAll, expect, it } from 'vitest';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
-import { openDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/connect.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import {
   checkDatabase,
@@ -63,7 +63,7 @@ it('takes a consistent backup of a live database under load; restored, it gives 
   const imported = await cli(['import', '--survey', SLUG, bigImport()], live);
   expect(imported.code, imported.stderr).toBe(0);
   const importedIds = await (async () => {
-    const { db } = await openDatabase(live, { mustExist: true, migrate: false });
+    const { db } = await openSqliteDatabase(live, { mustExist: true, migrate: false });
     try {
       return new Set((await db.selectFrom('responses').select('id').execute()).map((r) => r.id));
     } finally {
@@ -119,8 +119,8 @@ it('takes a consistent backup of a live database under load; restored, it gives 
   expect(existsSync(`${backup}-wal`)).toBe(false);
 
   // Every response it holds complete is exactly as the live database has it (a sent response never changes).
-  const { db: backupDb } = await openDatabase(backup, { mustExist: true, migrate: false });
-  const { db: liveDb } = await openDatabase(live, { mustExist: true, migrate: false });
+  const { db: backupDb } = await openSqliteDatabase(backup, { mustExist: true, migrate: false });
+  const { db: liveDb } = await openSqliteDatabase(live, { mustExist: true, migrate: false });
   try {
     const sent = await backupDb.selectFrom('responses').selectAll().where('status', '=', 'complete').execute();
     const liveRows = new Map(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/connect.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { checkDatabase, inProcessServer, Journey, SCRIPTS } from './harness.ts';
 
@@ -15,7 +15,7 @@ const path = join(dir, 'soundings.sqlite');
 const journeys: Journey[] = [];
 
 beforeAll(async () => {
-  const connection = await openDatabase(path);
+  const connection = await openSqliteDatabase(path);
   const { app, url } = await inProcessServer(connection);
   for (const script of SCRIPTS) {
     const j = new Journey(script, () => url);
@@ -32,10 +32,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Damages a copy of the database with SQL, and returns what the checker finds in it. */
 async function findingsAfter(damage: string) {
   const copy = join(dir, `copy-${Math.random().toString(36).slice(2)}.sqlite`);
-  const { db, sqlite } = await openDatabase(path, { mustExist: true, migrate: false });
+  const { db, sqlite } = await openSqliteDatabase(path, { mustExist: true, migrate: false });
   await sqlite.backup(copy);
   await db.destroy();
-  const damaged = await openDatabase(copy, { mustExist: true, migrate: false });
+  const damaged = await openSqliteDatabase(copy, { mustExist: true, migrate: false });
   damaged.sqlite.exec(damage);
   await damaged.db.destroy();
   return (await checkDatabase(copy, survey, journeys)).problems.join('\n');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
 import { buildApp } from '../../src/app.ts';
-import { type Connection, openDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
 import type { Survey } from '../../src/survey/definition.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { journey, type Values } from '../../src/survey/journey.ts';
@@ -471,7 +471,7 @@ export async function checkDatabase(
     imported?: ReadonlySet<string>;
   } = {},
 ): Promise<Findings> {
-  const { db, sqlite } = await openDatabase(path, { readonly: true });
+  const { db, sqlite } = await openSqliteDatabase(path, { readonly: true });
   const problems: string[] = [];
   try {
     const integrity = sqlite.pragma('integrity_check', { simple: true });
@@ -559,7 +559,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  * test holds, so that faults can be injected under it. Codes of the storage
  * errors it logged are kept in `storageErrors`.
  */
-export async function inProcessServer(connection: Connection) {
+export async function inProcessServer(connection: SqliteConnection) {
   const storageErrors: string[] = [];
   const app = await buildApp({
     db: connection.db,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
-import { openDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/connect.ts';
 import { createDraft, newDraftToken } from '../../src/responses/drafts.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { cli, ROOT, ServerProcess, SLUG, sleep } from './harness.ts';
@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 async function statuses() {
-  const { db } = await openDatabase(path, { readonly: true });
+  const { db } = await openSqliteDatabase(path, { readonly: true });
   try {
     const rows = await db.selectFrom('responses').select('status').execute();
     const report = await buildReport(db, survey, { status: 'all' });
@@ -40,7 +40,7 @@ it('erases drafts older than DRAFT_RETENTION_DAYS when the server starts, and no
   const imported = await cli(['import', '--survey', SLUG, join(ROOT, 'test/fixtures/csp-2019-published.csv')], path);
   expect(imported.code, imported.stderr).toBe(0);
   // Three drafts abandoned long ago, and one begun today.
-  const { db } = await openDatabase(path);
+  const { db } = await openSqliteDatabase(path);
   for (const now of ['2019-01-01T10:00:00Z', '2019-06-01T10:00:00Z', '2025-01-01T10:00:00Z', new Date().toISOString()])
     await createDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: new Date(now) });
   await db.destroy();

@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUSY_TIMEOUT_MS, openDatabase } from '../../src/db/connect.ts';
+import { BUSY_TIMEOUT_MS, openSqliteDatabase } from '../../src/db/connect.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import {
   type Answer,
@@ -114,7 +114,7 @@ describe('a full disk', () => {
     async (_, mount, record) => {
       const dir = tempDir();
       const disk = fullDisk(dir, mount);
-      const connection = await openDatabase(join(disk.disk, 'soundings.sqlite'));
+      const connection = await openSqliteDatabase(join(disk.disk, 'soundings.sqlite'));
       const { app, url, storageErrors } = await inProcessServer(connection);
       cleanups.push(() => app.close());
       const journeys: Journey[] = [];
@@ -208,7 +208,7 @@ describe('a database locked by another process', () => {
 
   it('answers "try again" within a couple of seconds, keeps the draft, and saves once the lock goes', async () => {
     const dir = tempDir();
-    const connection = await openDatabase(join(dir, 'soundings.sqlite'));
+    const connection = await openSqliteDatabase(join(dir, 'soundings.sqlite'));
     const { app, url, storageErrors } = await inProcessServer(connection);
     cleanups.push(() => app.close());
     const halfway = new Journey(SCRIPTS[0]!, () => url);
@@ -262,7 +262,7 @@ describe('a read-only database file', () => {
   it('shows the pages, answers "try again" to every save, and keeps the draft for when it is writable again', async () => {
     const dir = tempDir();
     const path = join(dir, 'soundings.sqlite');
-    const writable = await openDatabase(path);
+    const writable = await openSqliteDatabase(path);
     const first = await inProcessServer(writable);
     cleanups.push(() => first.app.close());
     const base = { url: first.url };
@@ -270,7 +270,7 @@ describe('a read-only database file', () => {
     expect(await attempt(halfway, { pages: 3 })).toBe(true);
 
     // The same file, as a server that may not write it sees it: SQLite opens it read-only.
-    const readonly = await openDatabase(path, { readonly: true });
+    const readonly = await openSqliteDatabase(path, { readonly: true });
     const second = await inProcessServer(readonly);
     cleanups.push(() => second.app.close());
     base.url = second.url;

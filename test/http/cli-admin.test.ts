@@ -34,7 +34,7 @@ let t: TestApp;
 let databaseUrl: string;
 beforeAll(async () => {
   t = await makeAdminApp();
-  databaseUrl = join(t.dir, 'test.sqlite');
+  databaseUrl = t.databaseUrl;
 });
 afterAll(async () => {
   await t.close();

@@ -3,8 +3,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApp, Respondent, type TestApp } from '../helpers.ts';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { openDatabase } from '../../src/db/connect.ts';
+import { freshDatabase, makeApp, Respondent, TEST_ENGINE, type TestApp } from '../helpers.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
@@ -29,7 +30,7 @@ let t: TestApp;
 let databaseUrl: string;
 beforeAll(async () => {
   t = await makeApp();
-  databaseUrl = join(t.dir, 'test.sqlite');
+  databaseUrl = t.databaseUrl;
   const done = new Respondent(t.app);
   await done.start('instagram');
   await done.answer('area', { area: 'dartford' });
@@ -80,16 +81,32 @@ describe('cli export', () => {
     expect((parse(all.stdout, { columns: true, bom: true }) as unknown[]).length).toBe(2);
   });
 
-  it('creates and migrates a fresh database file, giving just the header', async () => {
-    const fresh = join(t.dir, 'fresh', 'new.sqlite');
-    const { code, stdout } = await cli(['export', '--survey', 'csp-2019'], fresh);
-    expect(code).toBe(0);
-    expect(stdout.trimEnd()).toBe(`\uFEFF${HEADER}`);
-    expect(existsSync(fresh)).toBe(true);
+  it('creates and migrates a fresh database, giving just the header', async () => {
+    // On SQLite a new file in a new folder; on Postgres an empty database.
+    const fresh =
+      TEST_ENGINE === 'sqlite'
+        ? { url: join(t.dir, 'fresh', 'new.sqlite'), drop: async () => {} }
+        : await freshDatabase(t.dir, 'fresh');
+    try {
+      const { code, stdout } = await cli(['export', '--survey', 'csp-2019'], fresh.url);
+      expect(code).toBe(0);
+      expect(stdout.trimEnd()).toBe(`\uFEFF${HEADER}`);
+      // Opened as it is, neither created nor migrated: the export did both.
+      const { db } = await openDatabase(fresh.url, { mustExist: true, migrate: false });
+      try {
+        expect(await db.selectFrom('responses').select('id').execute()).toEqual([]);
+      } finally {
+        await db.destroy();
+      }
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('imports a CSV file, reports it as JSON, and refuses a bad file with every problem listed', async () => {
-    const db = join(t.dir, 'imported.sqlite');
+    const target = await freshDatabase(t.dir, 'imported');
+    onTestFinished(() => target.drop());
+    const db = target.url;
     const fixture = join(root, 'test/fixtures/csp-2019-published.csv');
     const imported = await cli(['import', '--survey', 'csp-2019', fixture], db);
     expect(imported.code).toBe(0);

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
-import { openDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/connect.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import { draftCutoff, eraseStaleDrafts } from '../../src/responses/retention.ts';
 import { cspSurvey, makeApp, Respondent, type TestApp } from '../helpers.ts';
@@ -35,7 +35,7 @@ let t: TestApp;
 let databaseUrl: string;
 beforeEach(async () => {
   t = await makeApp();
-  databaseUrl = join(t.dir, 'test.sqlite');
+  databaseUrl = t.databaseUrl;
 });
 afterEach(async () => {
   await t.close();
@@ -43,7 +43,7 @@ afterEach(async () => {
 
 describe('the database connection', () => {
   it('is in WAL mode with synchronous=FULL, foreign keys enforced and deleted content overwritten', async () => {
-    const { db, sqlite } = await openDatabase(join(t.dir, 'pragmas.sqlite'));
+    const { db, sqlite } = await openSqliteDatabase(join(t.dir, 'pragmas.sqlite'));
     try {
       expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
       // 2 = FULL: in WAL mode, every commit is fsynced before it returns, so it survives a power cut.
@@ -150,6 +150,20 @@ describe('automatic erasure of stale drafts', () => {
 });
 
 describe('cli backup', () => {
+  // SQLite's online backup: whatever engine the suite runs on, these run on an SQLite file.
+  beforeEach(async () => {
+    await t.close();
+    t = await makeApp({ engine: 'sqlite' });
+    databaseUrl = t.databaseUrl;
+  });
+
+  it('sends PostgreSQL to its own tools', async () => {
+    const result = await cli(['backup', join(t.dir, 'backup.sql')], 'postgres://soundings@127.0.0.1:1/soundings');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^soundings: back PostgreSQL up with pg_dump .*\n$/);
+    expect(readdirSync(t.dir).filter((f) => f.startsWith('backup'))).toEqual([]);
+  });
+
   it('copies the database while the app has it open, and the copy gives the same report', async () => {
     await importResponses(t.db, survey, fixture);
     const r = new Respondent(t.app);

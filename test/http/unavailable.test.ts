@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
-import { openDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/connect.ts';
 import type { Database } from '../../src/db/schema.ts';
 import type { OverloadSettings } from '../../src/plugins/overload.ts';
 import { cspSurvey, FORM, form, Respondent, testConfig } from '../helpers.ts';
@@ -18,7 +18,7 @@ let dir: string;
 async function start(overload?: Partial<OverloadSettings>) {
   dir = mkdtempSync(join(tmpdir(), 'soundings-unavailable-'));
   const databaseUrl = join(dir, 'test.sqlite');
-  db = (await openDatabase(databaseUrl)).db;
+  db = (await openSqliteDatabase(databaseUrl)).db;
   app = await buildApp({
     db,
     config: testConfig({ databaseUrl }),
