@@ -5,6 +5,7 @@ import * as surveySchedules from './2026-11-26-03-survey-schedules.ts';
 import * as responseFlags from './2026-11-26-04-response-flags.ts';
 import * as paperEntries from './2026-11-26-05-paper-entries.ts';
 import * as reportCounts from './2026-11-26-06-report-counts.ts';
+import * as sharedSecrets from './2026-11-26-07-shared-secrets.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26-04-response-flags': responseFlags,
   '2026-11-26-05-paper-entries': paperEntries,
   '2026-11-26-06-report-counts': reportCounts,
+  '2026-11-26-07-shared-secrets': sharedSecrets,
 };

@@ -5,6 +5,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
+import { sharedSecret } from './db/connect.ts';
 import type { Database } from './db/schema.ts';
 import databasePlugin from './plugins/database.ts';
 import errorsPlugin from './plugins/errors.ts';
@@ -56,6 +57,7 @@ export const anonymousSerializers = {
 /** Builds the application (the composition root); it never listens: see server.ts. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  const cookieSecret = config.cookieSecret ?? (await sharedSecret(options.db, 'cookie'));
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -71,7 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only web forms are accepted: no JSON or text bodies reach the handlers.
   app.removeAllContentTypeParsers();
   await app.register(fastifyFormbody, { bodyLimit: FORM_BODY_LIMIT });
-  await app.register(fastifyCookie, { secret: config.cookieSecret });
+  await app.register(fastifyCookie, { secret: cookieSecret });
   await app.register(databasePlugin, { db: options.db });
   await app.register(viewsPlugin, { cache: process.env.NODE_ENV !== 'development' });
   await app.register(errorsPlugin);
@@ -89,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     surveys: options.surveys,
     now: options.now ?? (() => new Date()),
     secureCookies: config.publicUrl.startsWith('https:'),
-    cookieSecret: config.cookieSecret,
+    cookieSecret,
     ...options.respondent,
   });
   await app.register(adminRoutes, {
@@ -97,7 +99,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     surveys: options.surveys,
     now: options.now ?? (() => new Date()),
     publicUrl: config.publicUrl,
-    cookieSecret: config.cookieSecret,
+    cookieSecret,
     ...options.admin,
   });
   return app;

@@ -1,7 +1,7 @@
 import { adminCommand } from './cli/admin.ts';
 import { UsageError } from './cli/common.ts';
 import { exportCommand, importCommand, reportCommand } from './cli/data.ts';
-import { backupCommand, purgeCommand } from './cli/maintenance.ts';
+import { backupCommand, copyCommand, purgeCommand } from './cli/maintenance.ts';
 
 // `npm run -s cli -- <command> [options]`: the same database as the server (DATABASE_URL),
 // created and migrated if it does not exist yet.
@@ -34,6 +34,11 @@ Commands:
   purge --survey SLUG --before DATE [--dry-run]
       Erases every response of the survey (complete or partial) started before
       DATE (YYYY-MM-DD, UTC), with its answers; --dry-run only counts them.
+  copy --from DATABASE_URL --to DATABASE_URL [--survey SLUG]...
+      Moves surveys' data (every survey by default) to another database, on
+      either engine: an SQLite file to PostgreSQL, say. The target must not
+      hold those surveys' responses yet; nothing is written unless the report
+      on the target comes out identical. Stop the server first.
 
 Filters: --status defaults to all (complete and partial); dates are YYYY-MM-DD
 (inclusive, the day the response was started); --flagged defaults to include
@@ -47,6 +52,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   admin: adminCommand,
   backup: backupCommand,
   purge: purgeCommand,
+  copy: copyCommand,
 };
 
 async function main(argv: string[]) {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { sqlitePath } from './db/connect.ts';
+import { engineOf, sqlitePath } from './db/connect.ts';
 
 /**
  * Drafts untouched for this many days are erased. 90 matches the draft
@@ -34,8 +34,11 @@ export interface Config {
   databaseUrl: string;
   /** The address residents use, without a trailing slash: share links, canonical URLs, Secure cookies. */
   publicUrl: string;
-  /** Signs the respondent's draft cookie. */
-  cookieSecret: string;
+  /**
+   * Signs cookies and form tokens. Unset on PostgreSQL without COOKIE_SECRET:
+   * then the app instances share one kept in the database (see sharedSecret).
+   */
+  cookieSecret?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Behind a reverse proxy that sets X-Forwarded-Proto. */
   trustProxy: boolean;
@@ -63,7 +66,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    cookieSecret: e.COOKIE_SECRET ?? keptSecret(e.DATABASE_URL),
+    ...(e.COOKIE_SECRET
+      ? { cookieSecret: e.COOKIE_SECRET }
+      : engineOf(e.DATABASE_URL) === 'sqlite'
+        ? { cookieSecret: keptSecret(e.DATABASE_URL) }
+        : {}),
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     ...(e.STATEMENTS_FILE ? { statementsFile: e.STATEMENTS_FILE } : {}),
@@ -72,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** A secret generated once and kept beside the database, readable by its owner only. */
+/** A secret generated once and kept beside the SQLite database, readable by its owner only. */
 function keptSecret(databaseUrl: string): string {
   const path = sqlitePath(databaseUrl);
   const dir = path === ':memory:' ? join(process.cwd(), 'data') : dirname(path);
@@ -80,6 +87,18 @@ function keptSecret(databaseUrl: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dir, { recursive: true });
   const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  return secret;
+  // Written whole under a temporary name, then linked into place: the link fails if another
+  // process on the same database (a second instance, the command line) got there first, and
+  // then theirs is used. Nobody ever reads a half-written file.
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(temporary, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temporary, file);
+    return secret;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }

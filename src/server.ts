@@ -1,6 +1,6 @@
 import { buildApp } from './app.ts';
 import { DEFAULT_DRAFT_RETENTION_DAYS, loadConfig } from './config.ts';
-import { connect } from './db/connect.ts';
+import { connect, redactUrl } from './db/connect.ts';
 import { draftCutoff, eraseStaleDrafts } from './responses/retention.ts';
 import { loadSurveys } from './survey/definitions/index.ts';
 
@@ -8,7 +8,12 @@ import { loadSurveys } from './survey/definitions/index.ts';
 // and every hour; close gracefully on a signal.
 const config = loadConfig();
 const surveys = loadSurveys();
-const db = await connect(config.databaseUrl);
+const db = await connect(config.databaseUrl).catch((err: unknown) => {
+  // One clear line, never the password in the URL: the operator fixes DATABASE_URL or starts the database.
+  const reason = err instanceof AggregateError ? err.errors.map(String).join('; ') : String(err);
+  console.error(`soundings: cannot open the database at ${redactUrl(config.databaseUrl)}: ${reason}`);
+  process.exit(1);
+});
 // With no admin account yet, the one-time setup link is printed here as well as logged.
 const app = await buildApp({
   db,

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, ResponseRow } from '../db/schema.ts';
+import { responseBatches } from '../responses/batches.ts';
 import type { Survey } from '../survey/definition.ts';
 import { postcodeDistrict } from '../survey/formats.ts';
 import { type Answers, journey, type Values } from '../survey/journey.ts';
@@ -233,19 +234,8 @@ export function valuesFromRows(survey: Survey, rows: { question_id: string; valu
  */
 export async function rebuildCounts(db: Kysely<Database>, survey: Survey, batch = 5000): Promise<number> {
   const sheet = new CountSheet();
-  let after = '';
   let responses = 0;
-  for (;;) {
-    const rows = await db
-      .selectFrom('responses')
-      .selectAll()
-      .where('survey', '=', survey.slug)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(batch)
-      .execute();
-    if (!rows.length) break;
-    after = (rows[rows.length - 1] as { id: string }).id;
+  for await (const rows of responseBatches(db, survey.slug, batch)) {
     const ids = rows.map((r) => r.id);
     const [valueRows, pageRows] = await Promise.all([
       db

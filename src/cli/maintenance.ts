@@ -1,9 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../config.ts';
 import { backupDatabase } from '../db/backup.ts';
-import { engineOf, openSqliteDatabase, sqlitePath } from '../db/connect.ts';
+import { connect, engineOf, openSqliteDatabase, sqlitePath } from '../db/connect.ts';
+import { copySurveys } from '../db/copy.ts';
 import { countStartedBefore, eraseStartedBefore } from '../responses/retention.ts';
+import { loadSurveys } from '../survey/definitions/index.ts';
 import { options, surveyNamed, UsageError, withDb } from './common.ts';
 
 /** `backup FILE`: a consistent copy of the database, safe to take while the server runs. */
@@ -56,4 +59,48 @@ export async function purgeCommand(args: string[]) {
   process.stdout.write(
     `Erased ${erased.complete + erased.partial} ${what}: ${erased.complete} complete, ${erased.partial} partial.\n`,
   );
+}
+
+/**
+ * `copy --from URL --to URL [--survey S]...`: moves surveys' data between
+ * databases, across engines (see copySurveys); every survey by default.
+ */
+export async function copyCommand(args: string[]) {
+  const { values } = options(args, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    survey: { type: 'string', multiple: true },
+  });
+  if (!values.from || !values.to) throw new UsageError('give both --from and --to (a DATABASE_URL each)');
+  if (values.from === values.to) throw new UsageError('--from and --to are the same database');
+  const surveys = values.survey?.length ? values.survey.map(surveyNamed) : loadSurveys();
+  if (engineOf(values.from) === 'sqlite' && !existsSync(sqlitePath(values.from)))
+    throw new Error(`there is no database at ${sqlitePath(values.from)}`);
+  // The SQLite file's cookie key goes along, so drafts in progress carry on after the move.
+  const secrets = engineOf(values.from) === 'sqlite' ? keptSecretBeside(values.from) : [];
+  const from = await connect(values.from);
+  try {
+    const to = await connect(values.to);
+    try {
+      const summary = await copySurveys(from, to, surveys, {
+        secrets,
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      for (const s of summary.surveys)
+        process.stdout.write(
+          `Copied ${s.responses} responses of ${s.slug} (${s.complete} complete, ${s.partial} partial` +
+            `${s.paperEntries ? `, ${s.paperEntries} keyed in from paper` : ''}); the report is identical.\n`,
+        );
+      process.stdout.write(`Copied ${summary.accounts} admin accounts (everyone signs in again).\n`);
+    } finally {
+      await to.destroy();
+    }
+  } finally {
+    await from.destroy();
+  }
+}
+
+function keptSecretBeside(databaseUrl: string): { name: string; value: string }[] {
+  const file = join(dirname(sqlitePath(databaseUrl)), 'cookie-secret');
+  return existsSync(file) ? [{ name: 'cookie', value: readFileSync(file, 'utf8').trim() }] : [];
 }

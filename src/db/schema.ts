@@ -115,6 +115,13 @@ export interface Database {
   report_counts: ReportCountsTable;
   report_totals: ReportTotalsTable;
   report_days: ReportDaysTable;
+  shared_secrets: SharedSecretsTable;
+}
+
+/** Secrets every app instance on one database shares: see sharedSecret. */
+export interface SharedSecretsTable {
+  name: string;
+  value: string;
 }
 
 export type ResponseRow = Selectable<ResponsesTable>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
 import { buildApp } from '../../src/app.ts';
-import { openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
+import { engineOf, openDatabase, openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
 import type { Survey } from '../../src/survey/definition.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { journey, type Values } from '../../src/survey/journey.ts';
@@ -35,7 +35,8 @@ export class ServerProcess {
     private readonly output: string[],
   ) {}
 
-  static async start(databaseUrl: string, env: Record<string, string> = {}, timeoutMs = 30_000) {
+  /** `env` adds to the environment or, with undefined, takes a variable out. */
+  static async start(databaseUrl: string, env: Record<string, string | undefined> = {}, timeoutMs = 30_000) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: ROOT,
       env: {
@@ -461,7 +462,8 @@ const sortedKeys = (o: Record<string, unknown>) =>
  * - the running counts agree with the rows (the report counted either way).
  */
 export async function checkDatabase(
-  path: string,
+  /** The database: an SQLite file (checked for integrity too), or a Postgres URL. */
+  databaseUrl: string,
   survey: Survey,
   journeys: readonly JourneyState[],
   options: {
@@ -471,11 +473,17 @@ export async function checkDatabase(
     imported?: ReadonlySet<string>;
   } = {},
 ): Promise<Findings> {
-  const { db, sqlite } = await openSqliteDatabase(path, { readonly: true });
+  const connection =
+    engineOf(databaseUrl) === 'sqlite'
+      ? await openSqliteDatabase(databaseUrl, { readonly: true })
+      : await openDatabase(databaseUrl, { migrate: false });
+  const { db } = connection;
   const problems: string[] = [];
   try {
-    const integrity = sqlite.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') problems.push(`integrity_check: ${String(integrity)}`);
+    if (connection.engine === 'sqlite') {
+      const integrity = connection.sqlite.pragma('integrity_check', { simple: true });
+      if (integrity !== 'ok') problems.push(`integrity_check: ${String(integrity)}`);
+    }
     const rows = await db.selectFrom('responses').selectAll().where('survey', '=', survey.slug).execute();
     const values = await db.selectFrom('response_values').select(['response_id', 'question_id', 'value']).execute();
     const pages = await db.selectFrom('response_pages').select(['response_id', 'page_id']).execute();

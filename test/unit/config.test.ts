@@ -1,0 +1,80 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { engineOf, redactUrl } from '../../src/db/connect.ts';
+import { isStorageUnavailable } from '../../src/plugins/errors.ts';
+
+let dir: string;
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('DATABASE_URL', () => {
+  it('names PostgreSQL by its URL, and anything else is an SQLite file', () => {
+    dir = mkdtempSync(join(tmpdir(), 'soundings-config-'));
+    expect(engineOf('postgres://u:p@db.internal:5432/soundings')).toBe('postgres');
+    expect(engineOf('postgresql://db/soundings')).toBe('postgres');
+    for (const url of ['./data/soundings.sqlite', 'sqlite:data/x.sqlite', ':memory:', '/srv/postgres/x.sqlite'])
+      expect(engineOf(url), url).toBe('sqlite');
+    expect(redactUrl('postgres://soundings:s3cret@db:5432/soundings')).toBe(
+      'postgres://soundings:***@db:5432/soundings',
+    );
+    expect(redactUrl('./data/soundings.sqlite')).toBe('./data/soundings.sqlite');
+  });
+});
+
+describe('the cookie secret', () => {
+  it('is generated once beside an SQLite database, readable by its owner only, and the same for every process', () => {
+    dir = mkdtempSync(join(tmpdir(), 'soundings-config-'));
+    const env = { DATABASE_URL: join(dir, 'db', 'soundings.sqlite') };
+    const first = loadConfig(env).cookieSecret;
+    expect(first).toMatch(/^[\w-]{43}$/);
+    expect(loadConfig(env).cookieSecret).toBe(first);
+    expect(readdirSync(join(dir, 'db'))).toEqual(['cookie-secret']);
+    expect(statSync(join(dir, 'db', 'cookie-secret')).mode & 0o777).toBe(0o600);
+  });
+
+  it('comes from COOKIE_SECRET when set, and on PostgreSQL without it from the database (nothing is written here)', () => {
+    dir = mkdtempSync(join(tmpdir(), 'soundings-config-'));
+    const secret = 'x'.repeat(40);
+    expect(loadConfig({ DATABASE_URL: join(dir, 'a.sqlite'), COOKIE_SECRET: secret }).cookieSecret).toBe(secret);
+    expect(existsSync(join(dir, 'cookie-secret'))).toBe(false);
+    const postgres = loadConfig({ DATABASE_URL: 'postgres://soundings@127.0.0.1:1/soundings' });
+    expect(postgres.cookieSecret).toBeUndefined();
+    expect(postgres.databaseUrl).toBe('postgres://soundings@127.0.0.1:1/soundings');
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/x', COOKIE_SECRET: 'short' })).toThrow(/at least 32/);
+  });
+});
+
+describe('a database that cannot answer just now', () => {
+  it('is told apart from faults on either engine, so the respondent is asked to try again', () => {
+    const unavailable = [
+      { code: 'SQLITE_BUSY' },
+      { code: 'SQLITE_FULL' },
+      { code: 'SQLITE_IOERR_WRITE' },
+      { code: '08006' }, // connection failure
+      { code: '53100' }, // disk full
+      { code: '53300' }, // too many connections
+      { code: '57P01' }, // admin shutdown
+      { code: '57P03' }, // cannot connect now (starting up)
+      { code: '40001' }, // serialization failure
+      { code: '40P01' }, // deadlock
+      { code: '25006' }, // read-only (a standby)
+      { code: 'ECONNREFUSED' },
+      new AggregateError([Object.assign(new Error('connect'), { code: 'ECONNREFUSED' })]),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Connection terminated unexpectedly'),
+    ];
+    for (const error of unavailable) expect(isStorageUnavailable(error), JSON.stringify(error)).toBe(true);
+    const faults = [
+      { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' },
+      { code: '23505' }, // unique violation: a bug, not the weather
+      { code: '42P01' }, // undefined table
+      { code: '22001' }, // value too long
+      new Error('something else'),
+      null,
+      undefined,
+    ];
+    for (const error of faults) expect(isStorageUnavailable(error), String(error)).toBe(false);
+  });
+});
