@@ -14,6 +14,20 @@ import { generateResponses } from './generate.ts';
 
 const root = join(import.meta.dirname, '..');
 const smoke = process.argv.includes('--smoke');
+/**
+ * `--only=a,b` runs only the named scenarios (while working on one; RESULTS.md
+ * is then written to bench/.data/RESULTS-only.md, leaving the full run's alone).
+ */
+const SCENARIOS = ['question-post', 'journeys', 'analysis', 'export'] as const;
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+for (const name of only ?? []) {
+  if (!(SCENARIOS as readonly string[]).includes(name))
+    throw new Error(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
+}
+const want = (name: (typeof SCENARIOS)[number]) => !only || only.includes(name);
 const dataDir = join(root, 'bench/.data');
 mkdirSync(dataDir, { recursive: true });
 const survey = loadSurveys()[0]!;
@@ -186,147 +200,174 @@ async function main() {
     return path;
   };
 
+  let server: ChildProcess;
+  let baselineLoad: Load | undefined;
+  /** The bare baseline's insert rate, measured once in this run. */
+  const baseline = async () => {
+    if (baselineLoad) return baselineLoad;
+    log('bare baseline…');
+    const server = await startServer('bench/baseline-server.ts', { DATABASE_URL: fresh('baseline') }, 3990);
+    baselineLoad = load('baseline-post', 3990, { duration: seconds, connections: 50 });
+    await stop(server);
+    return baselineLoad;
+  };
+  const problems: string[] = [];
+
   // (2) One question-page POST against the bare baseline's insert.
-  log('baseline and question-page POST…');
-  let server = await startServer('bench/baseline-server.ts', { DATABASE_URL: fresh('baseline') }, 3990);
-  const baseline = load('baseline-post', 3990, { duration: seconds, connections: 50 });
-  await stop(server);
-  server = await startServer('src/server.ts', { DATABASE_URL: fresh('question-post') }, 3991);
-  const questionPost = load('question-post', 3991, { duration: seconds, connections: 50 });
-  await stop(server);
-  section(
-    'Question-page POST against the bare baseline',
-    `50 connections for ${seconds} s each; the baseline is Fastify + formbody + better-sqlite3 inserting one row per POST (WAL, synchronous=FULL, like the product). Target: the product at no less than 50% of the baseline's rate.`,
-    ['server', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline'],
-    [
-      ['bare baseline', fmt(baseline.rps), fmt(baseline.p50), fmt(baseline.p99), '1.00'],
+  if (want('question-post')) {
+    const base = await baseline();
+    log('question-page POST…');
+    server = await startServer('src/server.ts', { DATABASE_URL: fresh('question-post') }, 3991);
+    const questionPost = load('question-post', 3991, { duration: seconds, connections: 50 });
+    await stop(server);
+    if (faults(questionPost) || !questionPost.requests) problems.push('question POSTs failed');
+    section(
+      'Question-page POST against the bare baseline',
+      `50 connections for ${seconds} s each; the baseline is Fastify + formbody + better-sqlite3 inserting one row per POST (WAL, synchronous=FULL, like the product). Target: the product at no less than 50% of the baseline's rate.`,
+      ['server', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline'],
       [
-        'product: POST a question page',
-        fmt(questionPost.rps),
-        fmt(questionPost.p50),
-        fmt(questionPost.p99),
-        fmt(questionPost.rps / baseline.rps, 2),
+        ['bare baseline', fmt(base.rps), fmt(base.p50), fmt(base.p99), '1.00'],
+        [
+          'product: POST a question page',
+          fmt(questionPost.rps),
+          fmt(questionPost.p50),
+          fmt(questionPost.p99),
+          fmt(questionPost.rps / base.rps, 2),
+        ],
       ],
-    ],
-  );
+    );
+  }
 
   // (1) Whole journeys at 50 concurrent respondents.
-  log('whole journeys…');
-  server = await startServer('src/server.ts', { DATABASE_URL: fresh('journeys') }, 3992);
-  const journeys = load('journeys', 3992, { duration: seconds * 2, connections: 50 });
-  const journeyRss = peakRssMb(server.pid);
-  await stop(server);
-  section(
-    'Whole respondent journeys, 50 concurrent respondents',
-    `Each respondent fetches and answers every page (start, area, three concerns with their follow-ups and a "did you report it", About you, postcode, check your answers, send, thank you: ${journeys.stepsPerJourney ?? '?'} requests), with cookies and CSRF tokens as a browser sends them, for ${seconds * 2} s. Targets: 180 completed responses/s, p99 page latency under 100 ms, server RSS under 250 MB.`,
-    [
-      'completed responses/s',
-      'requests/s',
-      'p50 ms',
-      'p99 ms',
-      'server peak RSS MB',
-      'errors',
-      '4xx',
-      'shed (503)',
-      'other 5xx',
-      'baseline requests/s',
-    ],
-    [
+  if (want('journeys')) {
+    const base = await baseline();
+    log('whole journeys…');
+    server = await startServer('src/server.ts', { DATABASE_URL: fresh('journeys') }, 3992);
+    const journeys = load('journeys', 3992, { duration: seconds * 2, connections: 50 });
+    const journeyRss = peakRssMb(server.pid);
+    await stop(server);
+    if (!journeys.journeysPerSecond) problems.push('no journey was completed');
+    if (faults(journeys)) problems.push('journeys met server errors');
+    section(
+      'Whole respondent journeys, 50 concurrent respondents',
+      `Each respondent fetches and answers every page (start, area, three concerns with their follow-ups and a "did you report it", About you, postcode, check your answers, send, thank you: ${journeys.stepsPerJourney ?? '?'} requests), with cookies and CSRF tokens as a browser sends them, for ${seconds * 2} s. Targets: 180 completed responses/s, p99 page latency under 100 ms, server RSS under 250 MB.`,
       [
-        fmt(journeys.journeysPerSecond ?? Number.NaN, 1),
-        fmt(journeys.rps),
-        fmt(journeys.p50),
-        fmt(journeys.p99),
-        fmt(journeyRss),
-        String(journeys.errors),
-        String(journeys.status['4xx'] ?? 0),
-        String(journeys.codes['503'] ?? 0),
-        String(faults(journeys)),
-        fmt(baseline.rps),
+        'completed responses/s',
+        'requests/s',
+        'p50 ms',
+        'p99 ms',
+        'server peak RSS MB',
+        'errors',
+        '4xx',
+        'shed (503)',
+        'other 5xx',
+        'baseline requests/s',
       ],
-    ],
-  );
+      [
+        [
+          fmt(journeys.journeysPerSecond ?? Number.NaN, 1),
+          fmt(journeys.rps),
+          fmt(journeys.p50),
+          fmt(journeys.p99),
+          fmt(journeyRss),
+          String(journeys.errors),
+          String(journeys.status['4xx'] ?? 0),
+          String(journeys.codes['503'] ?? 0),
+          String(faults(journeys)),
+          fmt(base.rps),
+        ],
+      ],
+    );
+  }
 
   // (3) The analysis at growing sizes.
-  const sizes = smoke ? [1000] : [10_000, 100_000, 1_000_000];
-  const filters: [string, string][] = [
-    ['unfiltered', ''],
-    ['area', 'area=dartford'],
-    ['channel', 'channel=facebook'],
-    ['status', 'status=complete'],
-    ['date range', 'from=2026-02-05&to=2026-02-18'],
-  ].slice(0, smoke ? 2 : undefined) as [string, string][];
-  const analysisLines: string[][] = [];
-  for (const size of sizes) {
-    const path = await dataset(size);
-    log(`analysis at ${size}…`);
-    server = await startServer('src/server.ts', { DATABASE_URL: path }, 3993);
-    const cookie = await signIn(3993);
-    for (const [label, query] of filters) {
-      for (const [what, url] of [
-        ['report JSON', `/admin/surveys/csp-2019/report.json${query ? `?${query}` : ''}`],
-        ['analysis page', `/admin/surveys/csp-2019${query ? `?${query}` : ''}`],
-      ] as const) {
-        const result = load('get', 3993, { duration: smoke ? 1 : 4, connections: 4, path: url, cookie });
-        analysisLines.push([
+  if (want('analysis')) {
+    const sizes = smoke ? [1000] : [10_000, 100_000, 1_000_000];
+    const filters: [string, string][] = [
+      ['unfiltered', ''],
+      ['area', 'area=dartford'],
+      ['channel', 'channel=facebook'],
+      ['status', 'status=complete'],
+      ['date range', 'from=2026-02-05&to=2026-02-18'],
+    ].slice(0, smoke ? 2 : undefined) as [string, string][];
+    const analysisLines: string[][] = [];
+    for (const size of sizes) {
+      const path = await dataset(size);
+      log(`analysis at ${size}…`);
+      server = await startServer('src/server.ts', { DATABASE_URL: path }, 3993);
+      const cookie = await signIn(3993);
+      for (const [label, query] of filters) {
+        for (const [what, url] of [
+          ['report JSON', `/admin/surveys/csp-2019/report.json${query ? `?${query}` : ''}`],
+          ['analysis page', `/admin/surveys/csp-2019${query ? `?${query}` : ''}`],
+        ] as const) {
+          const result = load('get', 3993, { duration: smoke ? 1 : 4, connections: 4, path: url, cookie });
+          analysisLines.push([
+            String(size),
+            what,
+            label,
+            fmt(result.rps),
+            fmt(result.p50),
+            fmt(result.p97_5),
+            fmt(result.p99),
+            String(result.status['2xx'] ?? 0),
+          ]);
+        }
+      }
+      await stop(server);
+    }
+    section(
+      'Analysis: report JSON and the full analysis page',
+      'Four analysts at once, each view for 4 s. autocannon reports p97.5 rather than p95; p97.5 under the target implies p95 under it. Target: p95 under 100 ms at 1M responses, unfiltered and filtered.',
+      ['responses', 'view', 'filter', 'requests/s', 'p50 ms', 'p97.5 ms', 'p99 ms', '200 answers'],
+      analysisLines,
+    );
+    problems.push(
+      ...analysisLines.filter((l) => l[7] === '0').map((l) => `no successful answer for ${l[1]} (${l[2]})`),
+    );
+  }
+
+  // (4) Export and (5) import.
+  if (want('export')) {
+    const exportLines: string[][] = [];
+    for (const size of smoke ? [1000] : [10_000, 100_000, 1_000_000]) {
+      const path = await dataset(size);
+      log(`CSV export of ${size}…`);
+      const csvPath = join(dataDir, `export-${size}.csv`);
+      const out = openSync(csvPath, 'w');
+      const [exportSeconds, exportMb] = timedCli(['export', '--survey', 'csp-2019'], path, out);
+      closeSync(out);
+      exportLines.push([
+        String(size),
+        'CSV export (CLI)',
+        fmt(exportSeconds, 1),
+        fmt(size / exportSeconds),
+        fmt(exportMb),
+      ]);
+      if (size <= 100_000) {
+        log(`import of ${size}…`);
+        const [importSeconds, importMb, said] = timedCli(
+          ['import', '--survey', 'csp-2019', csvPath],
+          fresh(`import-${size}`),
+        );
+        if (!Number.isFinite(importSeconds)) log(said);
+        exportLines.push([
           String(size),
-          what,
-          label,
-          fmt(result.rps),
-          fmt(result.p50),
-          fmt(result.p97_5),
-          fmt(result.p99),
-          String(result.status['2xx'] ?? 0),
+          'CSV import (CLI, every row checked)',
+          fmt(importSeconds, 1),
+          fmt(size / importSeconds),
+          fmt(importMb),
         ]);
       }
     }
-    await stop(server);
+    section(
+      'Export and import',
+      'Wall time and peak RSS of the whole CLI process (`/usr/bin/time`, Node start-up included). Targets: CSV export of 1M in under 10 s with peak RSS under 200 MB; cost growing no faster than linearly.',
+      ['responses', 'what', 'seconds', 'rows/s', 'peak RSS MB'],
+      exportLines,
+    );
+    problems.push(...exportLines.filter((l) => !Number.isFinite(Number(l[2]))).map(() => 'the export did not run'));
   }
-  section(
-    'Analysis: report JSON and the full analysis page',
-    'Four analysts at once, each view for 4 s. autocannon reports p97.5 rather than p95; p97.5 under the target implies p95 under it. Target: p95 under 100 ms at 1M responses, unfiltered and filtered.',
-    ['responses', 'view', 'filter', 'requests/s', 'p50 ms', 'p97.5 ms', 'p99 ms', '200 answers'],
-    analysisLines,
-  );
-
-  // (4) Export and (5) import.
-  const exportLines: string[][] = [];
-  for (const size of smoke ? [1000] : [10_000, 100_000, 1_000_000]) {
-    const path = await dataset(size);
-    log(`CSV export of ${size}…`);
-    const csvPath = join(dataDir, `export-${size}.csv`);
-    const out = openSync(csvPath, 'w');
-    const [exportSeconds, exportMb] = timedCli(['export', '--survey', 'csp-2019'], path, out);
-    closeSync(out);
-    exportLines.push([
-      String(size),
-      'CSV export (CLI)',
-      fmt(exportSeconds, 1),
-      fmt(size / exportSeconds),
-      fmt(exportMb),
-    ]);
-    if (size <= 100_000) {
-      log(`import of ${size}…`);
-      const [importSeconds, importMb, said] = timedCli(
-        ['import', '--survey', 'csp-2019', csvPath],
-        fresh(`import-${size}`),
-      );
-      if (!Number.isFinite(importSeconds)) log(said);
-      exportLines.push([
-        String(size),
-        'CSV import (CLI, every row checked)',
-        fmt(importSeconds, 1),
-        fmt(size / importSeconds),
-        fmt(importMb),
-      ]);
-    }
-  }
-  section(
-    'Export and import',
-    'Wall time and peak RSS of the whole CLI process (`/usr/bin/time`, Node start-up included). Targets: CSV export of 1M in under 10 s with peak RSS under 200 MB; cost growing no faster than linearly.',
-    ['responses', 'what', 'seconds', 'rows/s', 'peak RSS MB'],
-    exportLines,
-  );
 
   const header = [
     '# Benchmark results',
@@ -336,19 +377,16 @@ async function main() {
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${hasTaskset ? 'servers on core 0 and the load generator on core 1 (taskset)' : 'no taskset: not pinned'}. The machine is shared: compare the ratios within this run, not absolute figures across runs.`,
     '',
   ];
-  const target = smoke ? join(dataDir, 'RESULTS-smoke.md') : join(root, 'bench/RESULTS.md');
+  const target = smoke
+    ? join(dataDir, 'RESULTS-smoke.md')
+    : only
+      ? join(dataDir, 'RESULTS-only.md')
+      : join(root, 'bench/RESULTS.md');
   writeFileSync(target, `${[...header, ...rows].join('\n')}\n`);
   log(`written ${target}`);
   if (smoke) {
     process.stdout.write(readFileSync(target, 'utf8'));
     // The smoke run checks that every scenario really ran, not how fast.
-    const problems = [
-      ...(journeys.journeysPerSecond ? [] : ['no journey was completed']),
-      ...(faults(journeys) ? ['journeys met server errors'] : []),
-      ...(faults(questionPost) || !questionPost.requests ? ['question POSTs failed'] : []),
-      ...analysisLines.filter((l) => l[7] === '0').map((l) => `no successful answer for ${l[1]} (${l[2]})`),
-      ...exportLines.filter((l) => !Number.isFinite(Number(l[2]))).map(() => 'the export did not run'),
-    ];
     if (problems.length) throw new Error(`benchmark smoke failed: ${problems.join('; ')}`);
   }
 }
