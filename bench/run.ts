@@ -11,6 +11,7 @@ import { createAccount, hashPassword } from '../src/admin/accounts.ts';
 import { connect } from '../src/db/connect.ts';
 import { loadSurveys } from '../src/survey/definitions/index.ts';
 import { generateResponses } from './generate.ts';
+import { startPostgres } from './postgres.ts';
 
 const root = join(import.meta.dirname, '..');
 const smoke = process.argv.includes('--smoke');
@@ -18,7 +19,7 @@ const smoke = process.argv.includes('--smoke');
  * `--only=a,b` runs only the named scenarios (while working on one; RESULTS.md
  * is then written to bench/.data/RESULTS-only.md, leaving the full run's alone).
  */
-const SCENARIOS = ['question-post', 'journeys', 'analysis', 'export'] as const;
+const SCENARIOS = ['question-post', 'journeys', 'analysis', 'export', 'postgres'] as const;
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -104,6 +105,66 @@ async function stop(child: ChildProcess) {
   child.kill('SIGTERM');
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
   if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/**
+ * Runs the load generator against several servers at once (the connections
+ * split between them, one load process each, all on core 1) and sums their
+ * figures; the percentiles are the worst of them.
+ */
+async function loadSpread(
+  mode: string,
+  ports: number[],
+  options: { duration: number; connections: number },
+): Promise<Load> {
+  const share = Math.ceil(options.connections / ports.length);
+  const results = await Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<Load>((resolve, reject) => {
+          const [command, args] = pinned(1, process.execPath, [
+            '--import',
+            'tsx',
+            join(root, 'bench/load.ts'),
+            mode,
+            `http://127.0.0.1:${port}`,
+            `duration=${options.duration}`,
+            `connections=${share}`,
+          ]);
+          const child = spawn(command, [...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString('utf8');
+          });
+          child.once('exit', (code) =>
+            code === 0
+              ? resolve(JSON.parse(out.trim().split('\n').pop() as string) as Load)
+              : reject(new Error(`load exited ${code}`)),
+          );
+        }),
+    ),
+  );
+  const sum = (pick: (l: Load) => number) => results.reduce((total, l) => total + pick(l), 0);
+  const worst = (pick: (l: Load) => number) => Math.max(...results.map(pick));
+  const merged = (pick: (l: Load) => Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const l of results) for (const [k, v] of Object.entries(pick(l) ?? {})) out[k] = (out[k] ?? 0) + (v ?? 0);
+    return out;
+  };
+  return {
+    requests: sum((l) => l.requests),
+    rps: sum((l) => l.rps),
+    p50: worst((l) => l.p50),
+    p90: worst((l) => l.p90),
+    p97_5: worst((l) => l.p97_5),
+    p99: worst((l) => l.p99),
+    errors: sum((l) => l.errors),
+    timeouts: sum((l) => l.timeouts),
+    status: merged((l) => l.status),
+    codes: merged((l) => l.codes),
+    journeysPerSecond: sum((l) => l.journeysPerSecond ?? 0),
+    ...(results[0]?.stepsPerJourney ? { stepsPerJourney: results[0].stepsPerJourney } : {}),
+  };
 }
 
 /** Runs the load generator on core 1 and returns its figures. */
@@ -281,39 +342,45 @@ async function main() {
   }
 
   // (3) The analysis at growing sizes.
+  const filters: [string, string][] = [
+    ['unfiltered', ''],
+    ['area', 'area=dartford'],
+    ['channel', 'channel=facebook'],
+    ['status', 'status=complete'],
+    ['date range', 'from=2026-02-05&to=2026-02-18'],
+  ].slice(0, smoke ? 2 : undefined) as [string, string][];
+  const analysisLines: string[][] = [];
+  /** Four analysts at once on each view and filter of the server on `port`: one table line each. */
+  const analysisViews = async (port: number, label: string) => {
+    const cookie = await signIn(port);
+    const lines: string[][] = [];
+    for (const [filter, query] of filters) {
+      for (const [what, url] of [
+        ['report JSON', `/admin/surveys/csp-2019/report.json${query ? `?${query}` : ''}`],
+        ['analysis page', `/admin/surveys/csp-2019${query ? `?${query}` : ''}`],
+      ] as const) {
+        const result = load('get', port, { duration: smoke ? 1 : 4, connections: 4, path: url, cookie });
+        lines.push([
+          label,
+          what,
+          filter,
+          fmt(result.rps),
+          fmt(result.p50),
+          fmt(result.p97_5),
+          fmt(result.p99),
+          String(result.status['2xx'] ?? 0),
+        ]);
+      }
+    }
+    return lines;
+  };
   if (want('analysis')) {
     const sizes = smoke ? [1000] : [10_000, 100_000, 1_000_000];
-    const filters: [string, string][] = [
-      ['unfiltered', ''],
-      ['area', 'area=dartford'],
-      ['channel', 'channel=facebook'],
-      ['status', 'status=complete'],
-      ['date range', 'from=2026-02-05&to=2026-02-18'],
-    ].slice(0, smoke ? 2 : undefined) as [string, string][];
-    const analysisLines: string[][] = [];
     for (const size of sizes) {
       const path = await dataset(size);
       log(`analysis at ${size}…`);
       server = await startServer('src/server.ts', { DATABASE_URL: path }, 3993);
-      const cookie = await signIn(3993);
-      for (const [label, query] of filters) {
-        for (const [what, url] of [
-          ['report JSON', `/admin/surveys/csp-2019/report.json${query ? `?${query}` : ''}`],
-          ['analysis page', `/admin/surveys/csp-2019${query ? `?${query}` : ''}`],
-        ] as const) {
-          const result = load('get', 3993, { duration: smoke ? 1 : 4, connections: 4, path: url, cookie });
-          analysisLines.push([
-            String(size),
-            what,
-            label,
-            fmt(result.rps),
-            fmt(result.p50),
-            fmt(result.p97_5),
-            fmt(result.p99),
-            String(result.status['2xx'] ?? 0),
-          ]);
-        }
-      }
+      analysisLines.push(...(await analysisViews(3993, String(size))));
       await stop(server);
     }
     section(
@@ -367,6 +434,83 @@ async function main() {
       exportLines,
     );
     problems.push(...exportLines.filter((l) => !Number.isFinite(Number(l[2]))).map(() => 'the export did not run'));
+  }
+
+  // (6) The same product on PostgreSQL: journeys through one and two app instances, and the analysis at 1M.
+  if (want('postgres')) {
+    const postgres = await startPostgres(dataDir, 54340, (args) =>
+      [...pinned(0, args[0] as string, args.slice(1))].flat(),
+    );
+    try {
+      const journeyLines: string[][] = [];
+      for (const instances of [1, 2]) {
+        log(`journeys on PostgreSQL through ${instances} instance(s)…`);
+        const url = await postgres.fresh('bench_journeys');
+        const ports = Array.from({ length: instances }, (_, i) => 3994 + i);
+        const servers: ChildProcess[] = [];
+        // One after the other: the first migrates the new database.
+        for (const port of ports) servers.push(await startServer('src/server.ts', { DATABASE_URL: url }, port));
+        const result = await loadSpread('journeys', ports, { duration: seconds * 2, connections: 50 });
+        const rss = servers.map((child) => peakRssMb(child.pid));
+        for (const child of servers) await stop(child);
+        if (!result.journeysPerSecond) problems.push(`no journey was completed on PostgreSQL (${instances} instances)`);
+        if (faults(result)) problems.push(`journeys on PostgreSQL met server errors (${instances} instances)`);
+        journeyLines.push([
+          String(instances),
+          fmt(result.journeysPerSecond ?? Number.NaN, 1),
+          fmt(result.rps),
+          fmt(result.p50),
+          fmt(result.p99),
+          rss.map((mb) => fmt(mb)).join(' + '),
+          String(result.codes['503'] ?? 0),
+          String(faults(result)),
+        ]);
+      }
+      section(
+        'PostgreSQL: whole journeys through one and two app instances',
+        `The journeys of the SQLite section, 50 respondents at once for ${seconds * 2} s, against one PostgreSQL (Debian's, synchronous_commit on, fsync on; on core 0 with the app instances) through one app instance, then two (the load generator sends half the respondents to each; test/http/instances.test.ts shows a respondent may also alternate between them). The p99 with two instances is the worse of the two. Compare with the SQLite journeys above.`,
+        [
+          'app instances',
+          'completed responses/s',
+          'requests/s',
+          'p50 ms',
+          'p99 ms',
+          'peak RSS MB',
+          'shed (503)',
+          'other 5xx',
+        ],
+        journeyLines,
+      );
+
+      const size = smoke ? 1000 : 1_000_000;
+      const name = `bench_${size}`;
+      if (!(await postgres.has(name)) || !(await postgres.has(`${name}_done`))) {
+        log(`copying ${size} responses into PostgreSQL (cli copy, once)…`);
+        const [copySeconds, , said] = timedCli(
+          ['copy', '--from', await dataset(size), '--to', postgres.url(name)],
+          await postgres.fresh(name),
+        );
+        if (!Number.isFinite(copySeconds)) throw new Error(`cli copy failed: ${said}`);
+        await postgres.fresh(`${name}_done`);
+      }
+      log(`analysis on PostgreSQL at ${size}…`);
+      server = await startServer('src/server.ts', { DATABASE_URL: postgres.url(name) }, 3996);
+      const pgAnalysis = await analysisViews(3996, String(size));
+      await stop(server);
+      problems.push(
+        ...pgAnalysis
+          .filter((l) => l[7] === '0')
+          .map((l) => `no successful answer on PostgreSQL for ${l[1]} (${l[2]})`),
+      );
+      section(
+        `PostgreSQL: the analysis at ${size} responses`,
+        'The views and filters of the analysis section, four analysts at once, on the 1M generated responses copied into PostgreSQL with `cli copy` (which checks the report is identical on both engines). Target as on SQLite: p95 under 100 ms.',
+        ['responses', 'view', 'filter', 'requests/s', 'p50 ms', 'p97.5 ms', 'p99 ms', '200 answers'],
+        pgAnalysis,
+      );
+    } finally {
+      postgres.stop();
+    }
   }
 
   const header = [
