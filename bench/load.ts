@@ -104,23 +104,28 @@ function journeySteps(): Step[] {
   ];
 }
 
-/** A steady stream of one question page's POSTs, each respondent (connection) with its own draft. */
+/**
+ * A steady stream of one question page's POSTs, each respondent (connection)
+ * with its own draft: Start once, then answer the area page again and again,
+ * changing the answer each time so that every save really moves the counts.
+ * (autocannon clears a connection's context when its list of requests comes
+ * round again, so the list is long: one Start per QUESTION_POSTS saves.)
+ */
+const QUESTION_POSTS = 500;
 function questionPostSteps(): Step[] {
   const s = '/s/csp-2019';
+  const answer =
+    (i: number): Step =>
+    () => ({
+      method: 'POST',
+      path: `${s}/area`,
+      fields: { area: i % 2 ? 'gravesham' : 'dartford' },
+    });
   return [
-    (ctx) =>
-      ctx.ready ? { method: 'POST', path: `${s}/area`, fields: { area: 'dartford' } } : { method: 'GET', path: s },
-    (ctx) =>
-      ctx.ready
-        ? { method: 'POST', path: `${s}/area`, fields: { area: 'gravesham' } }
-        : { method: 'POST', path: `${s}/start`, fields: {} as Record<string, string> },
-    (ctx) => {
-      const step = ctx.ready
-        ? { method: 'POST' as const, path: `${s}/area`, fields: { area: 'dartford' } }
-        : { method: 'GET' as const, path: `${s}/area` };
-      ctx.ready = true;
-      return step;
-    },
+    () => ({ method: 'GET', path: s }),
+    () => ({ method: 'POST', path: `${s}/start`, fields: {} }),
+    () => ({ method: 'GET', path: `${s}/area` }),
+    ...Array.from({ length: QUESTION_POSTS }, (_, i) => answer(i)),
   ];
 }
 
@@ -152,7 +157,13 @@ async function run() {
   if (mode === 'journeys') requests = stepsToRequests(journeySteps());
   else if (mode === 'question-post') requests = stepsToRequests(questionPostSteps());
   else if (mode === 'baseline-post')
-    extra = { method: 'POST', path: '/submit', headers: { 'content-type': FORM }, body: 'area=dartford&concern_1=asb' };
+    // autocannon takes the path from the URL (a top-level `path` is ignored: that posted to `/`, a 404).
+    extra = {
+      url: `${base}/submit`,
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: 'area=dartford&concern_1=asb',
+    };
   else if (mode === 'get') extra = { url: `${base}${options.path ?? '/'}`, headers: { cookie: options.cookie ?? '' } };
   else throw new Error(`unknown mode ${mode}`);
 

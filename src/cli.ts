@@ -1,7 +1,7 @@
 import { adminCommand } from './cli/admin.ts';
 import { UsageError } from './cli/common.ts';
 import { exportCommand, importCommand, reportCommand } from './cli/data.ts';
-import { backupCommand, copyCommand, purgeCommand } from './cli/maintenance.ts';
+import { backupCommand, copyCommand, purgeCommand, recountCommand } from './cli/maintenance.ts';
 
 // `npm run -s cli -- <command> [options]`: the same database as the server (DATABASE_URL),
 // created and migrated if it does not exist yet.
@@ -34,6 +34,12 @@ Commands:
   purge --survey SLUG --before DATE [--dry-run]
       Erases every response of the survey (complete or partial) started before
       DATE (YYYY-MM-DD, UTC), with its answers; --dry-run only counts them.
+  recount --survey SLUG [--check]
+      Rebuilds the survey's running counts (what the analysis reads) from its
+      stored responses, in one transaction, and says whether they had drifted.
+      --check only compares the report from the counts with one counted from
+      the stored answers, names the tables that differ (exit code 1) and
+      changes nothing.
   copy --from DATABASE_URL --to DATABASE_URL [--survey SLUG]...
       Moves surveys' data (every survey by default) to another database, on
       either engine: an SQLite file to PostgreSQL, say. The target must not
@@ -52,6 +58,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   admin: adminCommand,
   backup: backupCommand,
   purge: purgeCommand,
+  recount: recountCommand,
   copy: copyCommand,
 };
 

@@ -8,7 +8,7 @@ import { loadSurveys } from './survey/definitions/index.ts';
 // and every hour; close gracefully on a signal.
 const config = loadConfig();
 const surveys = loadSurveys();
-const db = await connect(config.databaseUrl).catch((err: unknown) => {
+const db = await connect(config.databaseUrl, { requestLimits: true }).catch((err: unknown) => {
   // One clear line, never the password in the URL: the operator fixes DATABASE_URL or starts the database.
   const reason = err instanceof AggregateError ? err.errors.map(String).join('; ') : String(err);
   console.error(`soundings: cannot open the database at ${redactUrl(config.databaseUrl)}: ${reason}`);

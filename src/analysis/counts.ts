@@ -137,17 +137,42 @@ export class CountSheet {
   readonly rows = new Map<CountsTable, Map<string, CountRow>>(ROLLUPS.map((r) => [r.table, new Map()]));
 
   add(dims: Dims, metrics: readonly string[], sign: number) {
-    for (const { table, dims: kept } of ROLLUPS) {
-      const projected: Partial<Dims> = {};
-      for (const d of kept) (projected as Record<string, unknown>)[d] = dims[d];
-      const prefix = kept.map((d) => dims[d]).join('\u0000');
-      const rows = this.rows.get(table) as Map<string, CountRow>;
-      for (const m of metrics) {
-        const key = `${prefix}\u0001${m}`;
-        const row = rows.get(key) ?? { ...projected, metric: m, n: 0 };
-        row.n += sign;
+    for (const rollup of ROLLUPS) this.addTo(rollup, dims, metrics, sign);
+  }
+
+  /**
+   * Moves a response from what it counted for before to what it counts for
+   * now. Where a rollup keeps the same dimensions for both (a page saved
+   * without changing the area, the status or the flag), only the metrics
+   * that changed are touched: most of a response's metrics stay as they were.
+   */
+  move(before: Contribution, after: Contribution) {
+    for (const rollup of ROLLUPS) {
+      if (rollup.dims.every((d) => before.dims[d] === after.dims[d])) {
+        const delta = new Map<string, number>();
+        for (const m of before.metrics) delta.set(m, (delta.get(m) ?? 0) - 1);
+        for (const m of after.metrics) delta.set(m, (delta.get(m) ?? 0) + 1);
+        for (const [m, n] of delta) if (n !== 0) this.addTo(rollup, after.dims, [m], n);
+      } else {
+        this.addTo(rollup, before.dims, before.metrics, -1);
+        this.addTo(rollup, after.dims, after.metrics, 1);
+      }
+    }
+  }
+
+  private addTo({ table, dims: kept }: (typeof ROLLUPS)[number], dims: Dims, metrics: readonly string[], n: number) {
+    const prefix = kept.map((d) => dims[d]).join('\u0000');
+    const rows = this.rows.get(table) as Map<string, CountRow>;
+    for (const m of metrics) {
+      const key = `${prefix}\u0001${m}`;
+      let row = rows.get(key);
+      if (!row) {
+        // Built field by field: spreading a projection of the dimensions was most of a page save's time here.
+        row = { metric: m, n: 0 };
+        for (const d of kept) (row as Record<string, unknown>)[d] = dims[d];
         rows.set(key, row);
       }
+      row.n += n;
     }
   }
 
@@ -186,8 +211,9 @@ export class CountSheet {
  */
 export async function applyContribution(db: Db, before: Contribution | null, after: Contribution | null) {
   const sheet = new CountSheet();
-  if (before) sheet.add(before.dims, before.metrics, -1);
-  if (after) sheet.add(after.dims, after.metrics, 1);
+  if (before && after) sheet.move(before, after);
+  else if (before) sheet.add(before.dims, before.metrics, -1);
+  else if (after) sheet.add(after.dims, after.metrics, 1);
   await sheet.write(db);
 }
 
@@ -231,34 +257,101 @@ export function valuesFromRows(survey: Survey, rows: { question_id: string; valu
  * Recounts a survey from its stored responses, replacing its running counts:
  * for data written before the counts existed, after a bulk change such as a
  * purge, or to repair. Reads the responses in batches, so memory stays flat.
+ * Returns how many responses were counted (see recountSurvey).
  */
 export async function rebuildCounts(db: Kysely<Database>, survey: Survey, batch = 5000): Promise<number> {
-  const sheet = new CountSheet();
-  let responses = 0;
-  for await (const rows of responseBatches(db, survey.slug, batch)) {
-    const ids = rows.map((r) => r.id);
-    const [valueRows, pageRows] = await Promise.all([
-      db
+  return (await recountSurvey(db, survey, batch)).responses;
+}
+
+/**
+ * rebuildCounts, also telling whether the counts it replaced differed from
+ * the recount (rows counting 0 are the same as no row).
+ *
+ * It runs as one transaction, so the responses read and the counts written
+ * agree even while respondents are saving answers. On SQLite the transaction
+ * holds the write lock from the start (BEGIN IMMEDIATE), so no save can come
+ * between the read and the replace. PostgreSQL lets others write meanwhile,
+ * so the transaction first rewrites every response of the survey to itself
+ * (UPDATE ... SET updated_at = updated_at, plain Kysely that changes nothing
+ * on either engine): that locks each row, as a save does before it changes a
+ * response and its counts (see takeDraft in drafts.ts), so a save that began
+ * before the recount is waited for and counted, and one that comes later waits
+ * for the recount to commit and then moves the new counts. The old counts are
+ * deleted next, which also makes a draft started meanwhile wait where it adds
+ * to a count row that exists already. A draft started during the recount whose
+ * count rows are all new (the first of a day) can still slip past on
+ * PostgreSQL; `recount --check` afterwards says whether anything did.
+ */
+export async function recountSurvey(
+  db: Kysely<Database>,
+  survey: Survey,
+  batch = 5000,
+): Promise<{ responses: number; changed: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('responses')
+      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+      .where('survey', '=', survey.slug)
+      .execute();
+    const kept = new Map<string, number>();
+    for (const { table, dims } of ROLLUPS) {
+      const rows = (await (trx as Kysely<any>)
+        .deleteFrom(table)
+        .where('survey', '=', survey.slug)
+        .returningAll()
+        .execute()) as CountRow[];
+      for (const row of rows) if (Number(row.n) !== 0) kept.set(countKey(table, dims, row), Number(row.n));
+    }
+
+    const sheet = new CountSheet();
+    let responses = 0;
+    for await (const rows of responseBatches(trx, survey.slug, batch)) {
+      const ids = rows.map((r) => r.id);
+      const valueRows = await trx
         .selectFrom('response_values')
         .select(['response_id', 'question_id', 'value'])
         .where('response_id', 'in', ids)
-        .execute(),
-      db.selectFrom('response_pages').select(['response_id', 'page_id']).where('response_id', 'in', ids).execute(),
-    ]);
-    const valuesBy = new Map<string, { question_id: string; value: string }[]>();
-    for (const v of valueRows) valuesBy.set(v.response_id, [...(valuesBy.get(v.response_id) ?? []), v]);
-    const pagesBy = new Map<string, string[]>();
-    for (const p of pageRows) pagesBy.set(p.response_id, [...(pagesBy.get(p.response_id) ?? []), p.page_id]);
-    for (const row of rows) {
-      const values = valuesFromRows(survey, valuesBy.get(row.id) ?? []);
-      sheet.add(dimsOf(survey, row, values), metricsOf(survey, row.channel, values, pagesBy.get(row.id) ?? []), 1);
+        .execute();
+      const pageRows = await trx
+        .selectFrom('response_pages')
+        .select(['response_id', 'page_id'])
+        .where('response_id', 'in', ids)
+        .execute();
+      const valuesBy = new Map<string, { question_id: string; value: string }[]>();
+      for (const v of valueRows) {
+        const list = valuesBy.get(v.response_id);
+        if (list) list.push(v);
+        else valuesBy.set(v.response_id, [v]);
+      }
+      const pagesBy = new Map<string, string[]>();
+      for (const p of pageRows) {
+        const list = pagesBy.get(p.response_id);
+        if (list) list.push(p.page_id);
+        else pagesBy.set(p.response_id, [p.page_id]);
+      }
+      for (const row of rows) {
+        const values = valuesFromRows(survey, valuesBy.get(row.id) ?? []);
+        sheet.add(dimsOf(survey, row, values), metricsOf(survey, row.channel, values, pagesBy.get(row.id) ?? []), 1);
+      }
+      responses += rows.length;
     }
-    responses += rows.length;
-  }
-  await db.transaction().execute(async (trx) => {
-    for (const { table } of ROLLUPS)
-      await (trx as Kysely<any>).deleteFrom(table).where('survey', '=', survey.slug).execute();
+
+    let changed = false;
+    let recounted = 0;
+    for (const { table, dims } of ROLLUPS) {
+      for (const row of sheet.rows.get(table)?.values() ?? []) {
+        if (row.n === 0) continue;
+        recounted++;
+        if (kept.get(countKey(table, dims, row)) !== row.n) changed = true;
+      }
+    }
+    if (recounted !== kept.size) changed = true;
     await sheet.write(trx);
+    return { responses, changed };
   });
-  return responses;
+}
+
+/** A count row's table, dimensions and metric as one string, to compare counts kept with counts recounted. */
+function countKey(table: CountsTable, dims: readonly DimName[], row: CountRow): string {
+  return [table, ...dims.map((d) => String(row[d])), row.metric].join('\u0000');
 }

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { buildReport } from '../analysis/report.ts';
 import { importResponses } from '../exports/import.ts';
@@ -28,10 +29,12 @@ export async function importCommand(args: string[]) {
   const survey = surveyNamed(values.survey);
   if (positionals.length !== 1) throw new UsageError('give one CSV file to import');
   const file = positionals[0] as string;
-  const csv = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+  // Read a byte first, so a missing or unreadable file is a usage error before the database is opened.
+  await readable(file).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   });
-  const result = await withDb((db) => importResponses(db, survey, csv));
+  // Streamed, not read whole: memory stays flat however long the file.
+  const result = await withDb((db) => importResponses(db, survey, () => createReadStream(file)));
   if (result.ok) {
     process.stdout.write(
       `Imported ${result.imported} responses into ${survey.slug}` +
@@ -46,4 +49,13 @@ export async function importCommand(args: string[]) {
   if (result.problemCount > result.problems.length)
     process.stderr.write(`  … and ${result.problemCount - result.problems.length} more\n`);
   process.exitCode = 1;
+}
+
+async function readable(file: string) {
+  const handle = await open(file, 'r');
+  try {
+    await handle.read(Buffer.alloc(1), 0, 1, 0);
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,12 +1,14 @@
-import { parse } from 'csv-parse/sync';
-import type { Kysely } from 'kysely';
+import { Readable } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
+import type { ControlledTransaction, Kysely } from 'kysely';
+import { type Contribution, CountSheet, type Dims } from '../analysis/counts.ts';
 import { channelCodes } from '../analysis/filters.ts';
 import { retryRaces } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
 import { importedTokenHash, insertResponses } from '../responses/drafts.ts';
 import { parsePage, preferNotField } from '../survey/answers.ts';
 import { CHECK_ANSWERS, type Survey } from '../survey/definition.ts';
-import { type Answers, journey, nextPageId, type Values } from '../survey/journey.ts';
+import { type Answers, nextPageId, routeAnswers, type Values } from '../survey/journey.ts';
 import { recordColumns } from './response-record.ts';
 
 /** One reason a row cannot be imported: row 2 is the first row under the header, as a spreadsheet numbers it. */
@@ -35,6 +37,19 @@ const MAX_PROBLEMS_LISTED = 500;
 const RESPONSE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z$/;
 
+const channelLists = new WeakMap<Survey, { codes: ReadonlySet<string>; message: string }>();
+
+/** The survey's channel codes as a set, and the message for any other: worked out once per survey. */
+function channelsOf(survey: Survey): { codes: ReadonlySet<string>; message: string } {
+  let channels = channelLists.get(survey);
+  if (!channels) {
+    const codes = channelCodes(survey);
+    channels = { codes: new Set(codes), message: `must be one of ${codes.join(', ')}` };
+    channelLists.set(survey, channels);
+  }
+  return channels;
+}
+
 /**
  * Checks one response record against the survey: codes, ticks, formats, and
  * that every answer lies on the route its own answers take. Rebuilds the
@@ -56,7 +71,8 @@ export function validateRecord(
   const status = record.status;
   if (status !== 'complete' && status !== 'partial') fail('status', 'must be complete or partial');
   const channel = record.channel ?? '';
-  if (!channelCodes(survey).includes(channel)) fail('channel', `must be one of ${channelCodes(survey).join(', ')}`);
+  const channels = channelsOf(survey);
+  if (!channels.codes.has(channel)) fail('channel', channels.message);
   const startedAt = record.started_at ?? '';
   if (!INSTANT.test(startedAt) || Number.isNaN(Date.parse(startedAt)))
     fail('started_at', 'must be a UTC time like 2019-02-18T08:28:00Z');
@@ -105,7 +121,7 @@ export function validateRecord(
   }
   if (!ok || (status !== 'complete' && status !== 'partial')) return null;
   // The journey must agree: it is what pages, storage and export use.
-  const walked = journey(survey, answers);
+  const walked = routeAnswers(survey, answers);
   return {
     id,
     status,
@@ -118,14 +134,90 @@ export function validateRecord(
 }
 
 /**
- * Imports a CSV of response records. Every row is checked first; any problem
+ * What to import: the file's bytes or text, or a way to open it as a stream
+ * (opened again if the import has to run again, see retryRaces), so that a
+ * file of any size is read a piece at a time.
+ */
+export type ImportSource = string | Buffer | (() => Readable);
+
+/** Rows are checked, looked up and stored this many at a time. */
+const CHUNK_ROWS = 10000;
+/** Response ids looked up in one query. */
+const LOOKUP_IDS = 1000;
+/** A string or buffer is fed to the parser in pieces of this size, so its records do not pile up all at once. */
+const PIECE_BYTES = 64 * 1024;
+
+/**
+ * Imports a CSV of response records. Every row is checked; any problem
  * refuses the whole file and stores nothing. A response_id already in the
  * database is left as it is, so importing the same file twice adds nothing.
+ *
+ * The file is read as a stream and stored as it is checked, a chunk of rows
+ * at a time, inside one transaction that is rolled back if any row turns out
+ * bad: memory stays flat however long the file. The transaction starts with
+ * the first full chunk of good rows, so a small file, or one whose first rows
+ * are bad, is checked before anything is locked.
  */
 export async function importResponses(
   db: Kysely<Database>,
   survey: Survey,
-  csv: string | Buffer,
+  source: ImportSource,
+  /** Rows stored at a time (tests make it small, to store a file in several chunks). */
+  chunkRows = CHUNK_ROWS,
+): Promise<ImportResult> {
+  // Two imports of the same file at once on PostgreSQL: the loser runs again and finds the rows present.
+  return retryRaces(() => importOnce(db, survey, source, chunkRows), { duplicates: true });
+}
+
+/**
+ * The running counts of the responses imported, tallied by their dimensions:
+ * a metric is merged into the count sheet once per dimensions it occurs
+ * under, not once per response, and the sheet is written once at the end.
+ */
+class Tally {
+  readonly #byDims = new Map<string, { dims: Dims; metrics: Map<string, number> }>();
+
+  add({ dims, metrics }: Contribution) {
+    const key = `${dims.survey}\u0000${dims.status}\u0000${dims.channel}\u0000${dims.area}\u0000${dims.day}\u0000${dims.flagged}`;
+    let entry = this.#byDims.get(key);
+    if (!entry) {
+      entry = { dims, metrics: new Map() };
+      this.#byDims.set(key, entry);
+    }
+    for (const m of metrics) entry.metrics.set(m, (entry.metrics.get(m) ?? 0) + 1);
+  }
+
+  sheet(): CountSheet {
+    const sheet = new CountSheet();
+    for (const { dims, metrics } of this.#byDims.values()) {
+      // Metrics with the same count under these dimensions go to the sheet together.
+      const byCount = new Map<number, string[]>();
+      for (const [m, n] of metrics) {
+        const list = byCount.get(n);
+        if (list) list.push(m);
+        else byCount.set(n, [m]);
+      }
+      for (const [n, list] of byCount) sheet.add(dims, list, n);
+    }
+    return sheet;
+  }
+}
+
+function openSource(source: ImportSource): Readable {
+  if (typeof source === 'function') return source();
+  const bytes = typeof source === 'string' ? Buffer.from(source) : source;
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < bytes.length; i += PIECE_BYTES) yield bytes.subarray(i, i + PIECE_BYTES);
+    })(),
+  );
+}
+
+async function importOnce(
+  db: Kysely<Database>,
+  survey: Survey,
+  source: ImportSource,
+  chunkRows: number,
 ): Promise<ImportResult> {
   const problems: ImportProblem[] = [];
   let problemCount = 0;
@@ -133,85 +225,130 @@ export async function importResponses(
     problemCount++;
     if (problems.length < MAX_PROBLEMS_LISTED) problems.push({ row, column, message });
   };
+  const refused = () => ({ ok: false as const, problems, problemCount });
 
-  let records: string[][];
-  try {
-    records = parse(csv, { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
-  } catch (err) {
-    const line = (err as { lines?: number }).lines;
-    report(line ?? 1, '', `the file is not valid CSV: ${(err as Error).message}`);
-    return { ok: false, problems, problemCount };
-  }
-  const [header, ...rows] = records;
-  const expected = recordColumns(survey);
-  if (!header) {
-    report(1, '', 'the file is empty');
-    return { ok: false, problems, problemCount };
-  }
-  const missing = expected.filter((c) => !header.includes(c));
-  const unknown = header.filter((c) => !expected.includes(c));
-  const repeated = header.filter((c, i) => header.indexOf(c) !== i);
-  for (const c of missing) report(1, c, 'column is missing from the header');
-  for (const c of unknown) report(1, c, 'is not a column of the response record');
-  for (const c of repeated) report(1, c, 'column appears twice');
-  if (problemCount) return { ok: false, problems, problemCount };
+  const input = openSource(source);
+  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true });
+  input.on('error', (err) => parser.destroy(err));
+  input.pipe(parser);
 
-  const valid: ValidRow[] = [];
-  const seen = new Map<string, number>();
-  rows.forEach((cells, i) => {
-    const rowNumber = i + 2;
-    if (cells.length !== header.length) {
-      report(rowNumber, '', `has ${cells.length} cells but the header has ${header.length} columns`);
-      return;
+  let trx: ControlledTransaction<Database> | undefined;
+  const tally = new Tally();
+  const count = (contribution: Contribution) => tally.add(contribution);
+  /** Good rows not stored yet; none are kept once any row is bad. */
+  let pending: (ValidRow & { row: number })[] = [];
+  /** Rows whose response_id another survey already uses: a refusal, reported only if every row is good. */
+  const taken: { row: number; other: string }[] = [];
+  let imported = 0;
+  let alreadyPresent = 0;
+
+  /** Stores the pending rows (those not already present) in the import's transaction. */
+  const store = async () => {
+    const rows = pending;
+    pending = [];
+    if (!rows.length) return;
+    trx ??= await db.startTransaction().execute();
+    const existing = new Map<string, string>();
+    for (let i = 0; i < rows.length; i += LOOKUP_IDS) {
+      const ids = rows.slice(i, i + LOOKUP_IDS).map((r) => r.id);
+      const found = await trx.selectFrom('responses').select(['id', 'survey']).where('id', 'in', ids).execute();
+      for (const r of found) existing.set(r.id, r.survey);
     }
-    const record = Object.fromEntries(header.map((c, k) => [c, cells[k] ?? '']));
-    const row = validateRecord(survey, record, (column, message) => report(rowNumber, column, message));
-    const id = record.response_id ?? '';
-    const first = seen.get(id);
-    if (first !== undefined) report(rowNumber, 'response_id', `repeats the response_id of row ${first}`);
-    else seen.set(id, rowNumber);
-    if (row) valid.push(row);
-  });
-  if (problemCount) return { ok: false, problems, problemCount };
+    for (const row of rows) {
+      const other = existing.get(row.id);
+      if (other !== undefined && other !== survey.slug) taken.push({ row: row.row, other });
+    }
+    alreadyPresent += existing.size;
+    // Once the file is refused, what is stored is rolled back: only the lookups still matter.
+    if (taken.length) return;
+    const fresh = rows.filter((row) => !existing.has(row.id));
+    imported += fresh.length;
+    await insertResponses(
+      trx,
+      survey,
+      fresh.map((row) => ({
+        response: {
+          id: row.id,
+          survey: survey.slug,
+          // No respondent cookie: a marker no token's hash can match (and the draft purge skips).
+          draft_token_hash: importedTokenHash(row.id),
+          status: row.status,
+          channel: row.channel,
+          started_at: row.startedAt,
+          updated_at: row.submittedAt ?? row.startedAt,
+          submitted_at: row.submittedAt,
+          answers: JSON.stringify(row.answers),
+          flag: null,
+        },
+        route: row,
+      })),
+      count,
+    );
+  };
 
-  // Two imports of the same file at once on PostgreSQL: the loser runs again and finds the rows present.
-  return retryRaces(
-    () =>
-      db.transaction().execute(async (trx) => {
-        const existing = new Map<string, string>();
-        for (let i = 0; i < valid.length; i += 500) {
-          const chunk = valid.slice(i, i + 500).map((r) => r.id);
-          const found = await trx.selectFrom('responses').select(['id', 'survey']).where('id', 'in', chunk).execute();
-          for (const r of found) existing.set(r.id, r.survey);
+  try {
+    const expected = recordColumns(survey);
+    let header: string[] | undefined;
+    const seen = new Map<string, number>();
+    let rowNumber = 1;
+    try {
+      for await (const cells of parser as AsyncIterable<string[]>) {
+        if (!header) {
+          header = cells;
+          const columns = header;
+          const missing = expected.filter((c) => !columns.includes(c));
+          const unknown = columns.filter((c) => !expected.includes(c));
+          const repeated = columns.filter((c, i) => columns.indexOf(c) !== i);
+          for (const c of missing) report(1, c, 'column is missing from the header');
+          for (const c of unknown) report(1, c, 'is not a column of the response record');
+          for (const c of repeated) report(1, c, 'column appears twice');
+          if (problemCount) return refused();
+          continue;
         }
-        for (const [id, other] of existing) {
-          if (other !== survey.slug) report(seen.get(id) ?? 0, 'response_id', `is already used by survey "${other}"`);
+        rowNumber++;
+        const at = rowNumber;
+        if (cells.length !== header.length) {
+          report(at, '', `has ${cells.length} cells but the header has ${header.length} columns`);
+          continue;
         }
-        if (problemCount) return { ok: false as const, problems, problemCount };
-        const fresh = valid.filter((row) => !existing.has(row.id));
-        await insertResponses(
-          trx,
-          survey,
-          fresh.map((row) => ({
-            response: {
-              id: row.id,
-              survey: survey.slug,
-              // No respondent cookie: a marker no token's hash can match (and the draft purge skips).
-              draft_token_hash: importedTokenHash(row.id),
-              status: row.status,
-              channel: row.channel,
-              started_at: row.startedAt,
-              updated_at: row.submittedAt ?? row.startedAt,
-              submitted_at: row.submittedAt,
-              answers: JSON.stringify(row.answers),
-              flag: null,
-            },
-            route: row,
-          })),
-        );
-        const imported = fresh.length;
-        return { ok: true as const, imported, alreadyPresent: existing.size };
-      }),
-    { duplicates: true },
-  );
+        const record: Record<string, string> = {};
+        for (let k = 0; k < header.length; k++) record[header[k] as string] = cells[k] ?? '';
+        const row = validateRecord(survey, record, (column, message) => report(at, column, message));
+        const id = record.response_id ?? '';
+        const first = seen.get(id);
+        if (first !== undefined) report(at, 'response_id', `repeats the response_id of row ${first}`);
+        else seen.set(id, at);
+        if (problemCount) pending = [];
+        else if (row) {
+          pending.push({ ...row, row: at });
+          if (pending.length >= chunkRows) await store();
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof CsvError)) throw err;
+      // Not CSV: that is the only problem reported, whatever was found before it.
+      problems.length = 0;
+      problemCount = 0;
+      report((err as { lines?: number }).lines ?? 1, '', `the file is not valid CSV: ${err.message}`);
+      return refused();
+    }
+    if (!header) {
+      report(1, '', 'the file is empty');
+      return refused();
+    }
+    if (problemCount) return refused();
+    await store();
+    for (const { row, other } of taken) report(row, 'response_id', `is already used by survey "${other}"`);
+    if (problemCount) return refused();
+    if (trx) {
+      await tally.sheet().write(trx);
+      await trx.commit().execute();
+      trx = undefined;
+    }
+    return { ok: true, imported, alreadyPresent };
+  } finally {
+    input.destroy();
+    parser.destroy();
+    if (trx) await trx.rollback().execute();
+  }
 }

@@ -1,17 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import {
-  applyContribution,
-  type Contribution,
-  CountSheet,
-  contributionOf,
-  dimsOf,
-  metricsOf,
-  routeContribution,
-} from '../analysis/counts.ts';
+import { applyContribution, type Contribution, CountSheet, routeContribution } from '../analysis/counts.ts';
 import type { Database, NewResponse, ResponseFlag, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
-import type { Answers, Values } from '../survey/journey.ts';
+import { type Answers, journey, type Values } from '../survey/journey.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -125,10 +117,13 @@ export async function saveDraftAnswers(
     if (!row) return false;
     const saved = { ...row, answers: JSON.stringify(state.kept), flag: row.flag ?? flag };
     await trx.updateTable('responses').set({ answers: saved.answers, flag: saved.flag }).where('id', '=', id).execute();
-    await replaceRoute(trx, survey, saved, state, contributionOf(survey, row));
+    await replaceStoredRoute(trx, survey, row, saved, state);
     return true;
   });
 }
+
+/** What a response's route holds: its answers by page, and its values by question. */
+type Route = { answers: Answers; values: Values };
 
 /**
  * Rewrites what the analysis counts for a response: the route's values, the
@@ -141,20 +136,68 @@ export async function replaceRoute(
   survey: Survey,
   /** The response as it now is. */
   row: ResponseRow,
-  route: { answers: Answers; values: Values },
-  /** What the response counted for before this change (null for a new one): see contributionOf. */
+  route: Route,
+  /** What the response counted for before this change: null for a new one, with nothing stored yet. */
   before: Contribution | null,
+  /** The route stored before (see replaceStoredRoute): only what changed is written. Without it, all is rewritten. */
+  stored?: Route,
 ) {
   const id = row.id;
-  await trx.deleteFrom('response_values').where('response_id', '=', id).execute();
-  await trx.deleteFrom('response_pages').where('response_id', '=', id).execute();
-  const values = Object.entries(route.values).flatMap(([question_id, value]) =>
-    (Array.isArray(value) ? value : [value]).map((v) => ({ response_id: id, question_id, value: v })),
+  if (before && !stored) {
+    await trx.deleteFrom('response_values').where('response_id', '=', id).execute();
+    await trx.deleteFrom('response_pages').where('response_id', '=', id).execute();
+  }
+  const was: Route = stored ?? { answers: {}, values: {} };
+  // Values are rewritten by question: those of a question whose answer changed (or went) are deleted, then inserted.
+  const changed = [...new Set([...Object.keys(was.values), ...Object.keys(route.values)])].filter(
+    (q) => !sameValue(was.values[q], route.values[q]),
   );
+  const goneQuestions = changed.filter((q) => was.values[q] !== undefined);
+  if (goneQuestions.length)
+    await trx
+      .deleteFrom('response_values')
+      .where('response_id', '=', id)
+      .where('question_id', 'in', goneQuestions)
+      .execute();
+  const values = changed.flatMap((question_id) => {
+    const value = route.values[question_id];
+    return (value === undefined ? [] : Array.isArray(value) ? value : [value]).map((v) => ({
+      response_id: id,
+      question_id,
+      value: v,
+    }));
+  });
   if (values.length) await trx.insertInto('response_values').values(values).execute();
-  const pages = Object.keys(route.answers).map((page_id) => ({ response_id: id, page_id }));
+  const gonePages = Object.keys(was.answers).filter((page) => !(page in route.answers));
+  if (gonePages.length)
+    await trx.deleteFrom('response_pages').where('response_id', '=', id).where('page_id', 'in', gonePages).execute();
+  const pages = Object.keys(route.answers)
+    .filter((page) => !(page in was.answers))
+    .map((page_id) => ({ response_id: id, page_id }));
   if (pages.length) await trx.insertInto('response_pages').values(pages).execute();
   await applyContribution(trx, before, routeContribution(survey, row, route));
+}
+
+function sameValue(a: Values[string] | undefined, b: Values[string] | undefined): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => v === b[i]);
+  return a === b;
+}
+
+/**
+ * replaceRoute for a stored response, from its row as it was (`was`, read
+ * under the row's lock) to `row` and `route` now. Its route values and pages
+ * are those of its stored answers (every write goes through here, from the
+ * answers it stores), so only the difference is written.
+ */
+async function replaceStoredRoute(
+  trx: Transaction<Database>,
+  survey: Survey,
+  was: ResponseRow,
+  row: ResponseRow,
+  route: Route,
+) {
+  const stored = journey(survey, draftAnswers(was));
+  await replaceRoute(trx, survey, row, route, routeContribution(survey, was, stored), stored);
 }
 
 /**
@@ -187,7 +230,7 @@ export async function completeDraft(
       .set({ status: complete.status, submitted_at: at, answers: complete.answers, flag: complete.flag })
       .where('id', '=', id)
       .execute();
-    await replaceRoute(trx, survey, complete, route, contributionOf(survey, row));
+    await replaceStoredRoute(trx, survey, row, complete, route);
     return true;
   });
 }
@@ -196,27 +239,43 @@ export async function completeDraft(
  * Stores new responses in bulk (an import): the rows, their route values and
  * pages, and their running counts, in large batches inside the caller's
  * transaction, so a file of 100,000 responses is a few hundred statements.
+ * Rows go in in key order (by response id, then question and value), so each
+ * batch walks the indexes once from one end to the other instead of jumping
+ * about them. Given `count`, each response's contribution is handed to it
+ * for the caller to tally and write once after many calls (an import stored
+ * a chunk at a time); otherwise the counts are written here.
  */
 export async function insertResponses(
   trx: Transaction<Database>,
   survey: Survey,
   items: { response: NewResponse; route: { answers: Answers; values: Values } }[],
+  count?: (contribution: Contribution) => void,
 ): Promise<void> {
-  const sheet = new CountSheet();
-  for (let i = 0; i < items.length; i += 500) {
-    const chunk = items.slice(i, i + 500);
+  const sheet = count ? null : new CountSheet();
+  const sorted = [...items].sort((a, b) =>
+    a.response.id < b.response.id ? -1 : a.response.id > b.response.id ? 1 : 0,
+  );
+  for (let i = 0; i < sorted.length; i += 500) {
+    const chunk = sorted.slice(i, i + 500);
     await trx
       .insertInto('responses')
       .values(chunk.map((c) => c.response))
       .execute();
-    const values = chunk.flatMap(({ response, route }) =>
-      Object.entries(route.values).flatMap(([question_id, value]) =>
-        (Array.isArray(value) ? value : [value]).map((v) => ({ response_id: response.id, question_id, value: v })),
-      ),
-    );
-    const pages = chunk.flatMap(({ response, route }) =>
-      Object.keys(route.answers).map((page_id) => ({ response_id: response.id, page_id })),
-    );
+    const values: { response_id: string; question_id: string; value: string }[] = [];
+    const pages: { response_id: string; page_id: string }[] = [];
+    for (const { response, route } of chunk) {
+      const response_id = response.id;
+      for (const question_id of Object.keys(route.values).sort()) {
+        const value = route.values[question_id] as Values[string];
+        if (!Array.isArray(value)) values.push({ response_id, question_id, value });
+        else for (const v of [...value].sort()) values.push({ response_id, question_id, value: v });
+      }
+      const answered = Object.keys(route.answers);
+      for (const page_id of [...answered].sort()) pages.push({ response_id, page_id });
+      const contribution = routeContribution(survey, { ...response, flag: response.flag ?? null }, route);
+      if (count) count(contribution);
+      else sheet?.add(contribution.dims, contribution.metrics, 1);
+    }
     for (let j = 0; j < values.length; j += 5000)
       await trx
         .insertInto('response_values')
@@ -227,14 +286,6 @@ export async function insertResponses(
         .insertInto('response_pages')
         .values(pages.slice(j, j + 5000))
         .execute();
-    for (const { response, route } of chunk) {
-      const row = { ...response, flag: response.flag ?? null };
-      sheet.add(
-        dimsOf(survey, row, route.values),
-        metricsOf(survey, row.channel, route.values, Object.keys(route.answers)),
-        1,
-      );
-    }
   }
-  await sheet.write(trx);
+  await sheet?.write(trx);
 }

@@ -45,6 +45,37 @@ export function availableOptions(question: Question, values: Values): Option[] {
   return options.filter((o) => !taken.has(o.code));
 }
 
+// Per-question lookups, worked out once: an import checks every row against them.
+const codeSets = new WeakMap<Question, ReadonlySet<string>>();
+const codeOrders = new WeakMap<Question, ReadonlyMap<string, number>>();
+
+/** Every code a question offers before any are left out (optionsOf as a set, kept). */
+function allCodes(question: Question): ReadonlySet<string> {
+  let codes = codeSets.get(question);
+  if (!codes) {
+    codes = new Set(optionsOf(question).map((o) => o.code));
+    codeSets.set(question, codes);
+  }
+  return codes;
+}
+
+/** The codes of availableOptions, as a set: without building the options when none are left out. */
+export function availableCodes(question: Question, values: Values): ReadonlySet<string> {
+  const codes = allCodes(question);
+  if (question.type !== 'single' || !question.excludeAnswersOf) return codes;
+  let taken: Set<string> | undefined;
+  for (const id of question.excludeAnswersOf) {
+    const value = values[id];
+    if (typeof value !== 'string' || !codes.has(value)) continue;
+    taken ??= new Set();
+    taken.add(value);
+  }
+  if (!taken) return codes;
+  const left = new Set<string>();
+  for (const code of codes) if (!taken.has(code)) left.add(code);
+  return left;
+}
+
 export function matches(condition: Condition, values: Values): boolean {
   const value = values[condition.question];
   if ('equals' in condition) return value === condition.equals;
@@ -59,7 +90,7 @@ export function nextPageId(page: Page, values: Values): string {
 
 /** A stored answer is still valid when every code is one the question offers now. */
 function stillValid(question: Question, value: Value, values: Values): boolean {
-  const codes = new Set(availableOptions(question, values).map((o) => o.code));
+  const codes = availableCodes(question, values);
   switch (question.type) {
     case 'single':
     case 'yesno':
@@ -85,23 +116,43 @@ function stillValid(question: Question, value: Value, values: Values): boolean {
  */
 export function journey(survey: Survey, submitted: Answers): Journey {
   const route: Page[] = [];
+  const { answers, values, stop } = walk(survey, submitted, route);
+  if (stop) {
+    const kept: Answers = { ...answers, ...stillToFollow(survey, stop, submitted, values) };
+    return { route, next: stop.id, complete: false, answers, values, kept };
+  }
+  return { route, next: CHECK_ANSWERS, complete: true, answers, values, kept: answers };
+}
+
+/**
+ * The answers and values on the route, as journey() gives them, without
+ * working out what a draft keeps: for checking many responses (an import).
+ */
+export function routeAnswers(survey: Survey, submitted: Answers): { answers: Answers; values: Values } {
+  const { answers, values } = walk(survey, submitted);
+  return { answers, values };
+}
+
+/** Walks the route through the submitted pages; `stop` is the first page not (validly) submitted. */
+function walk(
+  survey: Survey,
+  submitted: Answers,
+  route?: Page[],
+): { answers: Answers; values: Values; stop: Page | null } {
   const answers: Answers = {};
   const values: Values = {};
   let id = survey.start;
   while (id !== CHECK_ANSWERS) {
     const page = survey.pageById.get(id);
     if (!page) throw new Error(`unknown page "${id}"`);
-    route.push(page);
+    route?.push(page);
     const given = validAnswers(page, submitted, values);
-    if (!given) {
-      const kept: Answers = { ...answers, ...stillToFollow(survey, page, submitted, values) };
-      return { route, next: id, complete: false, answers, values, kept };
-    }
+    if (!given) return { answers, values, stop: page };
     answers[id] = given;
     Object.assign(values, given);
     id = nextPageId(page, values);
   }
-  return { route, next: CHECK_ANSWERS, complete: true, answers, values, kept: answers };
+  return { answers, values, stop: null };
 }
 
 /**
@@ -115,11 +166,7 @@ function stillToFollow(survey: Survey, next: Page, submitted: Answers, values: V
   const kept: Answers = {};
   const known: Values = { ...values };
   const possible = new Set(possibleTargets(next, known));
-  // A page can reach fewer pages than any page before it, so this visits each page after all that lead to it.
-  const later = [...(survey.reachableFrom.get(next.id) ?? [])].sort(
-    (a, b) => (survey.reachableFrom.get(b)?.size ?? 0) - (survey.reachableFrom.get(a)?.size ?? 0),
-  );
-  for (const id of later) {
+  for (const id of laterPages(survey, next.id)) {
     if (!possible.has(id)) continue;
     const page = survey.pageById.get(id) as Page;
     const pending = validAnswers(page, submitted, known);
@@ -134,6 +181,28 @@ function stillToFollow(survey: Survey, next: Page, submitted: Answers, values: V
   return kept;
 }
 
+const laterOrders = new WeakMap<Survey, Map<string, readonly string[]>>();
+
+/**
+ * The pages that can follow a page, each after every page that leads to it:
+ * a page can reach fewer pages than any page before it. Sorted once per page.
+ */
+function laterPages(survey: Survey, id: string): readonly string[] {
+  let orders = laterOrders.get(survey);
+  if (!orders) {
+    orders = new Map();
+    laterOrders.set(survey, orders);
+  }
+  let later = orders.get(id);
+  if (!later) {
+    later = [...(survey.reachableFrom.get(id) ?? [])].sort(
+      (a, b) => (survey.reachableFrom.get(b)?.size ?? 0) - (survey.reachableFrom.get(a)?.size ?? 0),
+    );
+    orders.set(id, later);
+  }
+  return later;
+}
+
 /** Where an unanswered page could lead, given the answers so far. */
 function possibleTargets(page: Page, values: Values): string[] {
   return page.next
@@ -142,7 +211,7 @@ function possibleTargets(page: Page, values: Values): string[] {
       const question = page.questions.find((q) => q.id === when.question);
       if (!question) return !Object.hasOwn(values, when.question) || matches(when, values);
       const code = 'equals' in when ? when.equals : when.includes;
-      return availableOptions(question, values).some((o) => o.code === code);
+      return availableCodes(question, values).has(code);
     })
     .map(({ goto }) => goto);
 }
@@ -162,7 +231,14 @@ function validAnswers(page: Page, submitted: Answers, values: Values): PageAnswe
 }
 
 function inCodebookOrder(question: Question, codes: string[]): string[] {
-  return optionsOf(question)
-    .map((o) => o.code)
-    .filter((c) => codes.includes(c));
+  let order = codeOrders.get(question);
+  if (!order) {
+    order = new Map(optionsOf(question).map((o, i) => [o.code, i]));
+    codeOrders.set(question, order);
+  }
+  const known = order;
+  // Codes not offered are left out (stillValid has checked there are none); a repeat is kept once.
+  return [...new Set(codes)]
+    .filter((c) => known.has(c))
+    .sort((a, b) => (known.get(a) as number) - (known.get(b) as number));
 }

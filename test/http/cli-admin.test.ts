@@ -1,34 +1,8 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminAgent, makeAdminApp, type TestApp } from '../helpers.ts';
+import { AdminAgent, runCli as cli, makeAdminApp, type TestApp } from '../helpers.ts';
 
-const root = join(import.meta.dirname, '../..');
-
-/** Runs the command line with `input` on standard input (a pipe, not a terminal). */
-function cli(
-  args: string[],
-  databaseUrl: string,
-  input = '',
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/cli.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const _root = join(import.meta.dirname, '../..');
 
 let t: TestApp;
 let databaseUrl: string;

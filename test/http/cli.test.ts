@@ -1,27 +1,14 @@
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openDatabase } from '../../src/db/connect.ts';
-import { freshDatabase, makeApp, Respondent, TEST_ENGINE, type TestApp } from '../helpers.ts';
+import { runCli as cli, freshDatabase, makeApp, Respondent, TEST_ENGINE, type TestApp } from '../helpers.ts';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
-
-async function cli(args: string[], databaseUrl: string) {
-  try {
-    const { stdout, stderr } = await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/cli.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const HEADER =
   'response_id,status,channel,started_at,submitted_at,area,concern_1,concern_1_top3,concern_1_victim,concern_1_reported,concern_2,concern_2_top3,concern_2_victim,concern_2_reported,concern_3,concern_3_top3,concern_3_victim,concern_3_reported,gender,age,ethnicity,disability,postcode';

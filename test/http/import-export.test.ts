@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -133,6 +133,46 @@ describe('import refuses a file with any bad row, storing nothing', () => {
     expect(csv).toContain(',drugs;fly_tipping,');
     expect(csv).toContain(',DA1 1\n');
     expect(csv).not.toContain('1AA');
+  });
+});
+
+describe('import in chunks', () => {
+  // Two rows a chunk: the file is checked and stored a piece at a time, in one transaction.
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => row({ response_id: `chunk-${i}` }));
+
+  it('stores nothing when a bad row comes after chunks already stored', async () => {
+    const file = [HEADER, ...rows(5), row({ response_id: 'late', area: 'kent' })].join('\n');
+    const result = await importResponses(t.db, survey, file, 2);
+    expect(result.ok || result.problems).toEqual([
+      { row: 7, column: 'area', message: 'Select one of the options shown ("kent")' },
+    ]);
+    expect(await count()).toBe(0);
+    expect(await t.db.selectFrom('report_totals').select('metric').execute()).toEqual([]);
+  });
+
+  it("stores nothing when a late row uses another survey's response_id, and stores it all otherwise", async () => {
+    const other = cspSurvey({ slug: 'csp-2020' });
+    expect((await importResponses(t.db, other, [HEADER, row({ response_id: 'chunk-4' })].join('\n'))).ok).toBe(true);
+    const refused = await importResponses(t.db, survey, [HEADER, ...rows(6)].join('\n'), 2);
+    expect(refused.ok || refused.problems).toEqual([
+      { row: 6, column: 'response_id', message: 'is already used by survey "csp-2020"' },
+    ]);
+    expect(await count()).toBe(1);
+    const file = [HEADER, ...rows(4), row({ response_id: 'chunk-9' })].join('\n');
+    // From a stream, as the command line reads a file.
+    expect(await importResponses(t.db, survey, () => Readable.from([file]), 2)).toEqual({
+      ok: true,
+      imported: 5,
+      alreadyPresent: 0,
+    });
+    expect(await importResponses(t.db, survey, file, 2)).toEqual({ ok: true, imported: 0, alreadyPresent: 5 });
+    expect((await buildReport(t.db, survey, { status: 'all' })).responses).toBe(5);
+    // Not valid CSV at the end: that is the one problem reported, and nothing more is stored.
+    const broken = await importResponses(t.db, survey, `${[HEADER, ...rows(8)].join('\n')}\n"x,complete`, 2);
+    expect(broken.ok || broken.problems).toEqual([
+      expect.objectContaining({ column: '', message: expect.stringMatching(/^the file is not valid CSV: /) }),
+    ]);
+    expect(await count()).toBe(6);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { whenDurable } from '../../db/connect.ts';
 import type { ResponseRow } from '../../db/schema.ts';
 import { renderError } from '../../plugins/errors.ts';
 import {
@@ -351,6 +352,8 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     if (!draft) return reply.redirect(base(survey), 303);
     if (draft.status === 'partial')
       return reply.redirect(pageUrl(survey, journey(survey, draftAnswers(draft)).next), 303);
+    // "Thank you" only once the response is on disk, even if another tab's Send has only just committed it.
+    await whenDurable(app.db);
     return reply.view('pages/thank-you.eta', { title: 'Thank you', survey });
   });
 
