@@ -4,7 +4,7 @@
 // 127.0.0.1 only. Figures are reported beside the bare baseline measured in the
 // same run, as ratios, because this machine is shared and noisy.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createAccount, hashPassword } from '../src/admin/accounts.ts';
@@ -19,7 +19,7 @@ const smoke = process.argv.includes('--smoke');
  * `--only=a,b` runs only the named scenarios (while working on one; RESULTS.md
  * is then written to bench/.data/RESULTS-only.md, leaving the full run's alone).
  */
-const SCENARIOS = ['question-post', 'journeys', 'analysis', 'export', 'postgres'] as const;
+const SCENARIOS = ['question-post', 'journeys', 'analysis', 'export', 'export-during-journeys', 'postgres'] as const;
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -226,6 +226,47 @@ async function signIn(port: number): Promise<string> {
   return cookie();
 }
 
+interface Download {
+  seconds: number;
+  bytes: number;
+  status: number;
+}
+
+/**
+ * Downloads an analysis file with curl (a process of its own, so the download
+ * goes on while load() holds this one): once, or back to back until `window`
+ * seconds have passed (the last may end later). Resolves with each download.
+ */
+function downloads(port: number, cookie: string, file: string, window: number): Promise<Download[]> {
+  const curl = `curl -s -o /dev/null -w '%{time_total} %{size_download} %{http_code}\\n' -H "cookie: $COOKIE" "$URL"`;
+  const script = window
+    ? `end=$((SECONDS + ${window})); while :; do ${curl}; [ $SECONDS -ge $end ] && break; done`
+    : curl;
+  const [command, args] = pinned(1, 'bash', ['-c', script]);
+  const child = spawn(command, [...args], {
+    env: { ...process.env, COOKIE: cookie, URL: `http://127.0.0.1:${port}/admin/surveys/csp-2019/${file}` },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk;
+  });
+  return new Promise((resolve) =>
+    child.on('close', () =>
+      resolve(
+        out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => {
+            const [seconds, bytes, status] = l.split(' ').map(Number);
+            return { seconds: seconds ?? Number.NaN, bytes: bytes ?? 0, status: status ?? 0 };
+          }),
+      ),
+    ),
+  );
+}
+
 /** Server errors other than 503, the load shedding's deliberate "try again" answer. */
 const faults = (l: Load) =>
   Object.entries(l.codes ?? {})
@@ -277,6 +318,14 @@ async function main() {
   // (2) One question-page POST against the bare baseline's insert.
   if (want('question-post')) {
     const base = await baseline();
+    log('bare baseline without fsync…');
+    server = await startServer(
+      'bench/baseline-server.ts',
+      { DATABASE_URL: fresh('baseline-normal'), SYNCHRONOUS: 'NORMAL' },
+      3989,
+    );
+    const ceiling = load('baseline-post', 3989, { duration: seconds, connections: 50 });
+    await stop(server);
     log('question-page POST…');
     server = await startServer('src/server.ts', { DATABASE_URL: fresh('question-post') }, 3991);
     const questionPost = load('question-post', 3991, { duration: seconds, connections: 50 });
@@ -284,16 +333,23 @@ async function main() {
     if (faults(questionPost) || !questionPost.requests) problems.push('question POSTs failed');
     section(
       'Question-page POST against the bare baseline',
-      `50 connections for ${seconds} s each; the baseline is Fastify + formbody + better-sqlite3 inserting one row per POST (WAL, synchronous=FULL, like the product). Target: the product at no less than 50% of the baseline's rate.`,
+      `50 connections for ${seconds} s each. The baseline is Fastify + formbody + better-sqlite3 inserting one row per POST in WAL mode, durable as the product is: synchronous=FULL, each insert fsynced before the answer. The product saves a real answer (a draft's page: its row locked, values and pages changed, the running counts moved) with a group commit (synchronous=NORMAL plus one shared fsync of the log before any save is acknowledged). The last line is the bare baseline without any fsync (synchronous=NORMAL, not durable): the CPU ceiling of Fastify and SQLite on this machine, for scale. Target: the product at no less than 50% of the baseline's rate.`,
       ['server', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline'],
       [
-        ['bare baseline', fmt(base.rps), fmt(base.p50), fmt(base.p99), '1.00'],
+        ['bare baseline (durable: fsync per insert)', fmt(base.rps), fmt(base.p50), fmt(base.p99), '1.00'],
         [
           'product: POST a question page',
           fmt(questionPost.rps),
           fmt(questionPost.p50),
           fmt(questionPost.p99),
           fmt(questionPost.rps / base.rps, 2),
+        ],
+        [
+          'bare baseline without fsync (not durable)',
+          fmt(ceiling.rps),
+          fmt(ceiling.p50),
+          fmt(ceiling.p99),
+          fmt(ceiling.rps / base.rps, 2),
         ],
       ],
     );
@@ -426,14 +482,88 @@ async function main() {
           fmt(importMb),
         ]);
       }
+      // The downloads as an analyst gets them: over HTTP, made in the server's export worker.
+      log(`CSV and XLSX downloads of ${size}…`);
+      server = await startServer('src/server.ts', { DATABASE_URL: path }, 3994);
+      const cookie = await signIn(3994);
+      for (const [what, file] of [
+        ['CSV download (HTTP, worker)', 'responses.csv'],
+        ['XLSX download (HTTP, worker)', 'workbook.xlsx'],
+      ] as const) {
+        const [download] = await downloads(3994, cookie, file, 0);
+        exportLines.push([
+          String(size),
+          what,
+          fmt(download?.seconds ?? Number.NaN, 1),
+          fmt(size / (download?.seconds ?? Number.NaN)),
+          `${fmt(peakRssMb(server.pid))} (server)`,
+        ]);
+      }
+      await stop(server);
     }
     section(
       'Export and import',
-      'Wall time and peak RSS of the whole CLI process (`/usr/bin/time`, Node start-up included). Targets: CSV export of 1M in under 10 s with peak RSS under 200 MB; cost growing no faster than linearly.',
+      "Wall time and peak RSS of the whole CLI process (`/usr/bin/time`, Node start-up included); for the downloads, the time curl takes to fetch the file from the server, and the server's peak RSS so far (its export runs in a worker thread inside it). Targets: CSV export of 1M in under 10 s with peak RSS under 200 MB, XLSX export of 1M in under 90 s; cost growing no faster than linearly.",
       ['responses', 'what', 'seconds', 'rows/s', 'peak RSS MB'],
       exportLines,
     );
     problems.push(...exportLines.filter((l) => !Number.isFinite(Number(l[2]))).map(() => 'the export did not run'));
+  }
+
+  // (7) Respondents' pages while an analyst downloads every response.
+  if (want('export-during-journeys')) {
+    const size = smoke ? 1000 : 1_000_000;
+    const source = await dataset(size);
+    log(`journeys while exporting ${size}…`);
+    // A copy: the journeys add responses, and the cached dataset must stay as it is.
+    const path = fresh(`export-during-journeys-${size}`);
+    copyFileSync(source, path);
+    server = await startServer('src/server.ts', { DATABASE_URL: path }, 3995);
+    const cookie = await signIn(3995);
+    const window = smoke ? 4 : 30;
+    const duringLines: string[][] = [];
+    const line = (what: string, journeys: Load, made: Download[]) =>
+      duringLines.push([
+        what,
+        fmt(journeys.p50),
+        fmt(journeys.p99),
+        fmt(journeys.journeysPerSecond ?? Number.NaN, 1),
+        String(faults(journeys)),
+        made.length ? made.map((d) => fmt(d.seconds, 1)).join(', ') : '–',
+        made.length ? made.map((d) => (d.status === 200 && d.bytes > 0 ? 'ok' : `HTTP ${d.status}`)).join(', ') : '–',
+      ]);
+    line('no export', load('journeys', 3995, { duration: window, connections: 50 }), []);
+    for (const [what, file] of [
+      ['CSV export running', 'responses.csv'],
+      ['XLSX export running', 'workbook.xlsx'],
+    ] as const) {
+      // Downloads back to back for the whole window (the last may end after it), beside 50 respondents.
+      const made = downloads(3995, cookie, file, window);
+      const journeys = load('journeys', 3995, { duration: window, connections: 50 });
+      line(what, journeys, await made);
+    }
+    const rss = peakRssMb(server.pid);
+    await stop(server);
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+    section(
+      `Respondents while an analyst exports ${size} responses`,
+      `50 concurrent respondents for ${window} s each: alone, then while the analysis page's CSV download of every response runs (again and again, back to back), then the workbook's. The export runs in a worker thread of the server, on its own read-only connection, at a lower priority than the request thread; the server (both threads) is pinned to one core. Server peak RSS ${fmt(rss)} MB. Target: p99 page latency under 100 ms with an export running.`,
+      [
+        'while',
+        'journeys p50 ms',
+        'journeys p99 ms',
+        'completed responses/s',
+        'server errors',
+        'export seconds',
+        'exports',
+      ],
+      duringLines,
+    );
+    problems.push(
+      ...duringLines
+        .filter((l) => l[6] !== '–' && l[6] !== undefined && !/^(ok, )*ok$/.test(l[6]))
+        .map((l) => `${l[0]}: ${l[6]}`),
+    );
   }
 
   // (6) The same product on PostgreSQL: journeys through one and two app instances, and the analysis at 1M.

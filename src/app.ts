@@ -38,6 +38,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** config.publicUrl: the only source of absolute links (share links, canonical URLs), never the Host header. */
     publicUrl: string;
+    /** config.databaseUrl: exports open it again, read-only, in their own worker thread. */
+    databaseUrl: string;
   }
 }
 
@@ -86,6 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxAge: '1h',
   });
   app.decorate('publicUrl', config.publicUrl);
+  app.decorate('databaseUrl', config.databaseUrl);
   await app.register(publicPages, { surveys: options.surveys, config, now: options.now ?? (() => new Date()) });
   await app.register(respondentRoutes, {
     surveys: options.surveys,

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { setTimeout } from 'node:timers/promises';
 import ExcelJS from 'exceljs';
 import type { Kysely } from 'kysely';
 import type { Filters } from '../analysis/filters.ts';
@@ -6,9 +7,9 @@ import type { Report } from '../analysis/report.ts';
 import { allTables } from '../analysis/tables.ts';
 import type { Database } from '../db/schema.ts';
 import { draftAnswers } from '../responses/drafts.ts';
-import { optionsOf, type Survey } from '../survey/definition.ts';
-import { journey } from '../survey/journey.ts';
-import { recordColumns, recordHead, streamResponses } from './response-record.ts';
+import { optionsOf, type Question, type Survey } from '../survey/definition.ts';
+import { type Answers, routeAnswers } from '../survey/journey.ts';
+import { type ExportRow, recordColumns, recordHead, streamResponses } from './response-record.ts';
 
 /** Excel's rules for sheet names: at most 31 characters, none of []:*?/\, unique. */
 function sheetNamer() {
@@ -20,6 +21,77 @@ function sheetNamer() {
     used.add(name.toLowerCase());
     return name;
   };
+}
+
+/** Each question's labels by code, worked out once (a code's label can differ between categories). */
+const labelMaps = new WeakMap<Question, Map<string, string>>();
+function labelsOf(question: Question): Map<string, string> {
+  let labels = labelMaps.get(question);
+  if (!labels) {
+    labels = new Map(optionsOf(question).map((o) => [o.code, o.label]));
+    labelMaps.set(question, labels);
+  }
+  return labels;
+}
+
+/**
+ * A response as the workbook's row: recordHead, then each answer as its
+ * labels, taken from the page the answer was given on. A complete response
+ * stores only its route's answers; a draft's route is walked.
+ */
+export function labelledRecord(survey: Survey, row: ExportRow): Record<string, string> {
+  const stored = draftAnswers(row);
+  const answers: Answers = row.status === 'complete' ? stored : routeAnswers(survey, stored).answers;
+  const cells = recordHead(row);
+  for (const [pageId, given] of Object.entries(answers)) {
+    const page = survey.pageById.get(pageId);
+    for (const question of page?.questions ?? []) {
+      const value = given[question.id];
+      if (value === undefined) continue;
+      const labels = labelsOf(question);
+      cells[question.id] = Array.isArray(value)
+        ? value.map((v) => labels.get(v) ?? v).join('; ')
+        : (labels.get(value) ?? value);
+    }
+  }
+  return cells;
+}
+
+/** Rows added between turns of the event loop. */
+const YIELD_EVERY = 100;
+
+/** Bytes of a sheet's XML allowed to wait for the zip's compression, and how low they go before rows are added again. */
+const ZIP_BACKLOG_HIGH = 8 * 1024 * 1024;
+const ZIP_BACKLOG_LOW = 2 * 1024 * 1024;
+
+/**
+ * Bytes of a sheet's XML waiting for the zip's compression: exceljs 4's
+ * streaming writer pipes a sheet into the zip (archiver, on readable-stream)
+ * without waiting (its StreamBuf, in batch mode), so they pile up there
+ * unless we wait. 0 if that internal is not found: the export then runs
+ * without the wait.
+ */
+function zipBacklog(sheet: ExcelJS.Worksheet): number {
+  type Piped = { stream?: { pipes?: { _writableState?: { length?: number } }[] } };
+  return (sheet as unknown as Piped).stream?.pipes?.[0]?._writableState?.length ?? 0;
+}
+
+/** The style of every response cell: none. */
+const PLAIN: Partial<ExcelJS.Style> = {};
+
+/** Waits until the output takes more, or fails if it was closed (the download abandoned). */
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      if (out.destroyed) reject(new Error("the workbook's output was closed"));
+      else resolve();
+    };
+    if (out.destroyed) return done();
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }
 
 /**
@@ -43,19 +115,25 @@ export async function writeWorkbook(
   const columns = recordColumns(survey);
   responses.columns = columns.map((id) => ({ header: id, key: id, width: id.length > 12 ? 28 : 16 }));
   responses.getRow(1).font = { bold: true };
+  let count = 0;
   for await (const row of streamResponses(db, survey, filters)) {
-    const j = journey(survey, draftAnswers(row));
-    const cells = recordHead(row);
-    // Labels come from the page the answer was given on (a code's label can differ between categories).
-    for (const page of j.route) {
-      for (const question of page.questions) {
-        const value = j.answers[page.id]?.[question.id];
-        if (value === undefined) continue;
-        const labels = new Map(optionsOf(question).map((o) => [o.code, o.label]));
-        cells[question.id] = (Array.isArray(value) ? value : [value]).map((v) => labels.get(v) ?? v).join('; ');
+    if (++count % YIELD_EVERY === 0) {
+      // Reading rows never leaves the microtask queue: let the zip's compression (in libuv's pool) deliver,
+      // and wait while the zip is behind (exceljs writes a sheet into it without waiting).
+      await new Promise((resolve) => setImmediate(resolve));
+      if (zipBacklog(responses) > ZIP_BACKLOG_HIGH) {
+        // Compression goes on in libuv's pool meanwhile; start again before it runs dry.
+        while (zipBacklog(responses) > ZIP_BACKLOG_LOW && !out.destroyed) await setTimeout(10);
       }
     }
-    responses.addRow(cells).commit();
+    const added = responses.addRow(labelledRecord(survey, row));
+    // Every answer cell is plain text: one style object for them all lets exceljs look its id up once, not per cell.
+    added.eachCell((cell) => {
+      cell.style = PLAIN;
+    });
+    added.commit();
+    // exceljs does not wait for its output: stop adding rows while the output is full.
+    if (out.writableNeedDrain || out.destroyed) await drained(out);
   }
   responses.commit();
 

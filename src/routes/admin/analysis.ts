@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import type { Readable } from 'node:stream';
 import fastifyMultipart from '@fastify/multipart';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,9 +14,10 @@ import {
 } from '../../analysis/filters.ts';
 import { buildReport } from '../../analysis/report.ts';
 import { allTables, analysisSections, formatPercent, percent, type Table } from '../../analysis/tables.ts';
+import type { ExportKind } from '../../exports/export-job.ts';
 import { importResponses } from '../../exports/import.ts';
-import { neutralise, responseRecordCsv } from '../../exports/response-record.ts';
-import { writeWorkbook } from '../../exports/workbook.ts';
+import { ExportsBusy, startExport, stopIdleExportWorker } from '../../exports/in-worker.ts';
+import { neutralise } from '../../exports/response-record.ts';
 import { toMinute } from '../../responses/drafts.ts';
 import { scheduleOf, setSchedule } from '../../responses/schedules.ts';
 import type { Survey } from '../../survey/definition.ts';
@@ -141,12 +142,46 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
     return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(report, null, 2));
   });
 
-  app.get<SurveyRoute>('/surveys/:slug/responses.csv', async (request, reply) => {
+  app.addHook('onClose', stopIdleExportWorker);
+  /**
+   * An export, made in a worker thread (see exports/in-worker.ts) so that
+   * respondents' pages are not held up; the download starts once its first
+   * chunk is ready, so an error before then still gets an error page.
+   */
+  const sendExport = async (
+    request: FastifyRequest<SurveyRoute>,
+    reply: FastifyReply,
+    kind: ExportKind,
+    type: string,
+    name: (stem: string) => string,
+  ) => {
     const found = await load(request, reply);
     if (!found) return reply;
-    download(reply, 'text/csv; charset=utf-8', `${fileStem(found.survey, found.filters)}-responses.csv`);
-    return reply.send(responseRecordCsv(app.db, found.survey, found.filters));
-  });
+    const { survey, filters } = found;
+    let stream: Readable;
+    try {
+      stream = await startExport({ db: app.db, databaseUrl: app.databaseUrl, survey, job: { kind, filters } });
+    } catch (err) {
+      if (!(err instanceof ExportsBusy)) throw err;
+      reply.header('retry-after', '60');
+      return renderAdminError(
+        request,
+        reply,
+        503,
+        'Other exports are being made',
+        'Several downloads of the responses are being made just now. Please wait a minute, then try again.',
+      );
+    }
+    stream.on('error', (err) => request.log.error({ err }, `${kind} export failed`));
+    // An abandoned download stops its export.
+    reply.raw.once('close', () => stream.destroy());
+    download(reply, type, name(fileStem(survey, filters)));
+    return reply.send(stream);
+  };
+
+  app.get<SurveyRoute>('/surveys/:slug/responses.csv', (request, reply) =>
+    sendExport(request, reply, 'csv', 'text/csv; charset=utf-8', (stem) => `${stem}-responses.csv`),
+  );
 
   app.get<SurveyRoute & { Params: { table: string } }>('/surveys/:slug/tables/:table.csv', async (request, reply) => {
     const found = await load(request, reply);
@@ -167,22 +202,15 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
     return reply.header('content-type', 'image/svg+xml; charset=utf-8').send(chartOf(table));
   });
 
-  app.get<SurveyRoute>('/surveys/:slug/workbook.xlsx', async (request, reply) => {
-    const found = await load(request, reply);
-    if (!found) return reply;
-    const report = await buildReport(app.db, found.survey, found.filters);
-    download(
+  app.get<SurveyRoute>('/surveys/:slug/workbook.xlsx', (request, reply) =>
+    sendExport(
+      request,
       reply,
+      'xlsx',
       'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      `${fileStem(found.survey, found.filters)}.xlsx`,
-    );
-    const out = new PassThrough();
-    writeWorkbook(app.db, found.survey, found.filters, report, out).catch((err) => {
-      request.log.error({ err }, 'workbook failed');
-      out.destroy(err);
-    });
-    return reply.send(out);
-  });
+      (stem) => `${stem}.xlsx`,
+    ),
+  );
 
   // Admins only: open or close a survey, and import.
   await app.register(async (scope) => {
