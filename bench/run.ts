@@ -656,7 +656,11 @@ async function main() {
     : only
       ? join(dataDir, 'RESULTS-only.md')
       : join(root, 'bench/RESULTS.md');
-  writeFileSync(target, `${[...header, ...rows].join('\n')}\n`);
+  // The hand-written notes on the targets (what is missed, by how much, why) are kept from the last run.
+  const NOTES = '## Targets: met and missed';
+  const previous = existsSync(target) ? readFileSync(target, 'utf8') : '';
+  const notes = previous.includes(NOTES) ? previous.slice(previous.indexOf(NOTES)) : '';
+  writeFileSync(target, `${[...header, ...rows].join('\n')}\n${notes}`);
   log(`written ${target}`);
   if (smoke) {
     process.stdout.write(readFileSync(target, 'utf8'));
