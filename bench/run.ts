@@ -122,15 +122,7 @@ async function loadSpread(
     ports.map(
       (port) =>
         new Promise<Load>((resolve, reject) => {
-          const [command, args] = pinned(1, process.execPath, [
-            '--import',
-            'tsx',
-            join(root, 'bench/load.ts'),
-            mode,
-            `http://127.0.0.1:${port}`,
-            `duration=${options.duration}`,
-            `connections=${share}`,
-          ]);
+          const [command, args] = loadCommand(mode, port, { ...options, connections: share });
           const child = spawn(command, [...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
           let out = '';
           child.stdout.on('data', (chunk: Buffer) => {
@@ -167,9 +159,9 @@ async function loadSpread(
   };
 }
 
-/** Runs the load generator on core 1 and returns its figures. */
-function load(mode: string, port: number, options: Record<string, string | number>): Load {
-  const [command, args] = pinned(1, process.execPath, [
+/** The load generator's command line, pinned to core 1. */
+function loadCommand(mode: string, port: number, options: Record<string, string | number>) {
+  return pinned(1, process.execPath, [
     '--import',
     'tsx',
     join(root, 'bench/load.ts'),
@@ -177,6 +169,11 @@ function load(mode: string, port: number, options: Record<string, string | numbe
     `http://127.0.0.1:${port}`,
     ...Object.entries(options).map(([k, v]) => `${k}=${v}`),
   ]);
+}
+
+/** Runs the load generator on core 1 and returns its figures. */
+function load(mode: string, port: number, options: Record<string, string | number>): Load {
+  const [command, args] = loadCommand(mode, port, options);
   const out = execFileSync(command, [...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop() as string) as Load;
 }
