@@ -285,6 +285,38 @@ describe('what the app accepts', () => {
     expect(await snapshotAll(t.db)).toEqual(before);
   });
 
+  it('refuses a NUL character in any field, query or path on either engine (PostgreSQL cannot store one), changing nothing', async () => {
+    t = await makeAdminApp();
+    await createAccount(t.db, 'admin@council.example', 'admin', PASSWORD);
+    const r = await startedRespondent(t.app);
+    const admin = await new AdminAgent(t.app).signIn('admin@council.example', PASSWORD);
+    const token = csrfTokenIn((await admin.get('/admin/accounts/new')).body);
+    const visitor = new AdminAgent(t.app);
+    const loginToken = csrfTokenIn((await visitor.get('/admin/login')).body);
+    const before = await snapshotAll(t.db);
+    const forms: [string, string, string][] = [
+      ['/s/csp-2019/concern-1', r.cookie, `concern_1=asb%00&_csrf=${encodeURIComponent(r.csrf)}`],
+      ['/s/csp-2019/start', r.cookie, `src=face%00book&_csrf=${encodeURIComponent(r.csrf)}`],
+      ['/admin/login', visitor.cookieHeader, `email=%00&password=%20&_csrf=${encodeURIComponent(loginToken)}`],
+      [
+        '/admin/accounts',
+        admin.cookieHeader,
+        `email=new%00%40council.example&role=admin&password=${encodeURIComponent(PASSWORD)}&_csrf=${encodeURIComponent(token)}`,
+      ],
+    ];
+    for (const [url, cookie, payload] of forms) {
+      const res = await t.app.inject({ method: 'POST', url, headers: { ...FORM, cookie }, payload });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.body).toContain('The form had a character that cannot be used');
+    }
+    for (const url of ['/s/csp-2019/concern-1?x=%00', '/admin/surveys/csp-2019?area=%00', '/admin/surveys/csp%00']) {
+      const res = await t.app.inject({ url, headers: { cookie: `${r.cookie}; ${admin.cookieHeader}` } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.body).toContain('The web address had a character that cannot be used');
+    }
+    expect(await snapshotAll(t.db)).toEqual(before);
+  });
+
   it('refuses a field given twice where a form sends it once, changing nothing', async () => {
     t = await makeAdminApp();
     await createAccount(t.db, 'admin@council.example', 'admin', PASSWORD);
