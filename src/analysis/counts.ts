@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { reusable } from '../db/reusable.ts';
 import type { Database, ResponseRow } from '../db/schema.ts';
 import { responseBatches } from '../responses/batches.ts';
 import type { Survey } from '../survey/definition.ts';
@@ -132,6 +133,23 @@ export const ROLLUPS: { table: CountsTable; dims: DimName[] }[] = [
 
 type CountRow = Partial<Dims> & { metric: string; n: number };
 
+/** Adds rows of counts to a rollup's (compiled once per number of rows: see reusable). */
+const ADD_COUNTS = new Map(
+  ROLLUPS.map(({ table, dims }) => [
+    table,
+    reusable((db: Kysely<Database>, rows: CountRow[]) =>
+      (db as Kysely<any>)
+        .insertInto(table)
+        .values(rows)
+        .onConflict((oc: any) =>
+          oc
+            .columns([...dims, 'metric'])
+            .doUpdateSet((eb: any) => ({ n: eb(`${table}.n`, '+', eb.ref('excluded.n')) })),
+        ),
+    ),
+  ]),
+);
+
 /** Adds metric counts under dimensions into each rollup's rows, keyed for merging. */
 export class CountSheet {
   readonly rows = new Map<CountsTable, Map<string, CountRow>>(ROLLUPS.map((r) => [r.table, new Map()]));
@@ -183,23 +201,14 @@ export class CountSheet {
    * rather than deadlock.
    */
   async write(db: Db) {
-    for (const { table, dims } of ROLLUPS) {
+    for (const { table } of ROLLUPS) {
       const sheet = this.rows.get(table) ?? new Map<string, CountRow>();
       const rows = [...sheet.keys()]
         .sort()
         .map((key) => sheet.get(key) as CountRow)
         .filter((r) => r.n !== 0);
-      for (let i = 0; i < rows.length; i += 1000) {
-        await (db as Kysely<any>)
-          .insertInto(table)
-          .values(rows.slice(i, i + 1000))
-          .onConflict((oc: any) =>
-            oc
-              .columns([...dims, 'metric'])
-              .doUpdateSet((eb: any) => ({ n: eb(`${table}.n`, '+', eb.ref('excluded.n')) })),
-          )
-          .execute();
-      }
+      const add = ADD_COUNTS.get(table) as NonNullable<ReturnType<typeof ADD_COUNTS.get>>;
+      for (let i = 0; i < rows.length; i += 1000) await add(db, rows.slice(i, i + 1000));
     }
   }
 }

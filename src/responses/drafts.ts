@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { applyContribution, type Contribution, CountSheet, routeContribution } from '../analysis/counts.ts';
+import { reusable } from '../db/reusable.ts';
 import type { Database, NewResponse, ResponseFlag, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { type Answers, journey, type Values } from '../survey/journey.ts';
@@ -60,13 +61,38 @@ export async function createDraft(
   return id;
 }
 
+// The queries of every page a respondent fetches or saves, compiled once (see reusable).
+const draftByToken = reusable((db: Kysely<Database>, survey: string, tokenHash: string) =>
+  db.selectFrom('responses').selectAll().where('survey', '=', survey).where('draft_token_hash', '=', tokenHash),
+);
+const takeDraftQuery = reusable((db: Kysely<Database>, id: string, at: string) =>
+  db
+    .updateTable('responses')
+    .set({ updated_at: at })
+    .where('id', '=', id)
+    .where('status', '=', 'partial')
+    .returningAll(),
+);
+const setAnswers = reusable(
+  (db: Kysely<Database>, id: string, set: Pick<ResponseRow, 'answers' | 'flag'> & Partial<ResponseRow>) =>
+    db.updateTable('responses').set(set).where('id', '=', id),
+);
+const deleteValues = reusable((db: Kysely<Database>, id: string, questions: string[]) =>
+  db.deleteFrom('response_values').where('response_id', '=', id).where('question_id', 'in', questions),
+);
+const insertValues = reusable(
+  (db: Kysely<Database>, rows: { response_id: string; question_id: string; value: string }[]) =>
+    db.insertInto('response_values').values(rows),
+);
+const deletePages = reusable((db: Kysely<Database>, id: string, pages: string[]) =>
+  db.deleteFrom('response_pages').where('response_id', '=', id).where('page_id', 'in', pages),
+);
+const insertPages = reusable((db: Kysely<Database>, rows: { response_id: string; page_id: string }[]) =>
+  db.insertInto('response_pages').values(rows),
+);
+
 export async function findDraft(db: Db, survey: string, tokenHash: string): Promise<ResponseRow | undefined> {
-  return db
-    .selectFrom('responses')
-    .selectAll()
-    .where('survey', '=', survey)
-    .where('draft_token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  return (await draftByToken(db, survey, tokenHash)).rows[0];
 }
 
 export function draftAnswers(row: Pick<ResponseRow, 'answers'>): Answers {
@@ -90,13 +116,7 @@ export interface DraftState {
  * the counts are never moved twice from the same "before".
  */
 async function takeDraft(trx: Transaction<Database>, id: string, at: string): Promise<ResponseRow | undefined> {
-  return trx
-    .updateTable('responses')
-    .set({ updated_at: at })
-    .where('id', '=', id)
-    .where('status', '=', 'partial')
-    .returningAll()
-    .executeTakeFirst();
+  return (await takeDraftQuery(trx, id, at)).rows[0];
 }
 
 /**
@@ -116,7 +136,7 @@ export async function saveDraftAnswers(
     const row = await takeDraft(trx, id, toMinute(now));
     if (!row) return false;
     const saved = { ...row, answers: JSON.stringify(state.kept), flag: row.flag ?? flag };
-    await trx.updateTable('responses').set({ answers: saved.answers, flag: saved.flag }).where('id', '=', id).execute();
+    await setAnswers(trx, id, { answers: saved.answers, flag: saved.flag });
     await replaceStoredRoute(trx, survey, row, saved, state);
     return true;
   });
@@ -153,12 +173,7 @@ export async function replaceRoute(
     (q) => !sameValue(was.values[q], route.values[q]),
   );
   const goneQuestions = changed.filter((q) => was.values[q] !== undefined);
-  if (goneQuestions.length)
-    await trx
-      .deleteFrom('response_values')
-      .where('response_id', '=', id)
-      .where('question_id', 'in', goneQuestions)
-      .execute();
+  if (goneQuestions.length) await deleteValues(trx, id, goneQuestions);
   const values = changed.flatMap((question_id) => {
     const value = route.values[question_id];
     return (value === undefined ? [] : Array.isArray(value) ? value : [value]).map((v) => ({
@@ -167,14 +182,13 @@ export async function replaceRoute(
       value: v,
     }));
   });
-  if (values.length) await trx.insertInto('response_values').values(values).execute();
+  if (values.length) await insertValues(trx, values);
   const gonePages = Object.keys(was.answers).filter((page) => !(page in route.answers));
-  if (gonePages.length)
-    await trx.deleteFrom('response_pages').where('response_id', '=', id).where('page_id', 'in', gonePages).execute();
+  if (gonePages.length) await deletePages(trx, id, gonePages);
   const pages = Object.keys(route.answers)
     .filter((page) => !(page in was.answers))
     .map((page_id) => ({ response_id: id, page_id }));
-  if (pages.length) await trx.insertInto('response_pages').values(pages).execute();
+  if (pages.length) await insertPages(trx, pages);
   await applyContribution(trx, before, routeContribution(survey, row, route));
 }
 
@@ -225,11 +239,12 @@ export async function completeDraft(
       answers: JSON.stringify(route.answers),
       flag: row.flag ?? flag,
     };
-    await trx
-      .updateTable('responses')
-      .set({ status: complete.status, submitted_at: at, answers: complete.answers, flag: complete.flag })
-      .where('id', '=', id)
-      .execute();
+    await setAnswers(trx, id, {
+      status: complete.status,
+      submitted_at: at,
+      answers: complete.answers,
+      flag: complete.flag,
+    });
     await replaceStoredRoute(trx, survey, row, complete, route);
     return true;
   });

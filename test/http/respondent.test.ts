@@ -339,10 +339,14 @@ describe('bad input is refused and stores nothing', () => {
   it('refuses odd Unicode in answers as a clear error, not a crash', async () => {
     const r = await atFollowUp();
     const before = await snapshot();
-    for (const odd of ['👩‍👩‍👧', '\u202Eyes', 'yes\u0000', '\uD800', 'ｙｅｓ']) {
+    for (const odd of ['👩‍👩‍👧', '\u202Eyes', '\uD800', 'ｙｅｓ']) {
       const res = await r.post('concern-1-asb', { concern_1_victim: odd });
       expect(res.statusCode, JSON.stringify(odd)).toBe(422);
     }
+    // A NUL is refused before any page sees it (PostgreSQL cannot store one): see security.test.ts.
+    const nul = await r.post('concern-1-asb', { concern_1_victim: 'yes\u0000' });
+    expect(nul.statusCode).toBe(400);
+    expect(nul.body).toContain('The form had a character that cannot be used');
     expect(await snapshot()).toEqual(before);
   });
 
