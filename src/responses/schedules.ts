@@ -18,6 +18,35 @@ export async function scheduleOf(db: Kysely<Database>, survey: Survey): Promise<
   return { ...(row.opens_at ? { opensAt: row.opens_at } : {}), ...(row.closes_at ? { closesAt: row.closes_at } : {}) };
 }
 
+/**
+ * How long a respondent's page trusts the dates it last read (ms). Every page
+ * checks that the survey is open; reading the dates each time was a query per
+ * request. A change made on this instance applies at once (setSchedule
+ * forgets what was kept); on other instances sharing the database, within this.
+ */
+export const SCHEDULE_TTL_MS = 1000;
+const kept = new WeakMap<object, Map<string, { until: number; schedule: Promise<Schedule> }>>();
+
+/** scheduleOf, kept for SCHEDULE_TTL_MS: for respondents' pages, which check it on every request. */
+export function recentScheduleOf(db: Kysely<Database>, survey: Survey): Promise<Schedule> {
+  let bySurvey = kept.get(db);
+  if (!bySurvey) {
+    bySurvey = new Map();
+    kept.set(db, bySurvey);
+  }
+  const now = performance.now();
+  const found = bySurvey.get(survey.slug);
+  if (found && found.until > now) return found.schedule;
+  const schedule = scheduleOf(db, survey);
+  const entry = { until: now + SCHEDULE_TTL_MS, schedule };
+  bySurvey.set(survey.slug, entry);
+  // A failed read (the database unavailable) is not kept: the next page asks again.
+  schedule.catch(() => {
+    if (bySurvey.get(survey.slug) === entry) bySurvey.delete(survey.slug);
+  });
+  return schedule;
+}
+
 /** Sets a survey's dates (null: no limit), replacing the definition's. */
 export async function setSchedule(
   db: Kysely<Database>,
@@ -31,4 +60,5 @@ export async function setSchedule(
     .values({ survey: survey.slug, ...values })
     .onConflict((oc) => oc.column('survey').doUpdateSet(values))
     .execute();
+  kept.get(db)?.delete(survey.slug);
 }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SCHEDULE_TTL_MS } from '../../src/responses/schedules.ts';
 import { cspSurvey, csrfTokenIn, FORM, form, makeApp, Respondent, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
@@ -510,5 +511,21 @@ describe('open and close dates', () => {
     const home = await t.app.inject({ url: '/' });
     expect(home.statusCode).toBe(200);
     expect(home.body).toContain('There are no surveys open at the moment');
+  });
+  it('applies dates set elsewhere (another instance, the command line) within a second', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'dartford' });
+    // Written to the database directly, as another instance would: this one learns of it when its kept dates expire.
+    await t.db
+      .insertInto('survey_schedules')
+      .values({ survey: 'csp-2019', opens_at: null, closes_at: '2001-01-01T00:00:00Z', updated_at: 'now' })
+      .execute();
+    await new Promise((resolve) => setTimeout(resolve, SCHEDULE_TTL_MS + 50));
+    const before = await snapshot();
+    const posted = await r.post('concern-1', { concern_1: 'asb' });
+    expect(posted.statusCode).toBe(403);
+    expect(posted.body).toContain('closed');
+    expect(await snapshot()).toEqual(before);
   });
 });

@@ -10,7 +10,7 @@ import {
   hashDraftToken,
   saveDraftAnswers,
 } from '../../responses/drafts.ts';
-import { scheduleOf } from '../../responses/schedules.ts';
+import { recentScheduleOf } from '../../responses/schedules.ts';
 import { parsePage } from '../../survey/answers.ts';
 import { CHECK_ANSWERS, type Page, type Survey } from '../../survey/definition.ts';
 import { journey } from '../../survey/journey.ts';
@@ -163,7 +163,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
   };
 
   /** Whether the survey is open now, by the dates an admin set or else its definition's. */
-  const stateOf = async (survey: Survey, now = opts.now()) => surveyState(await scheduleOf(app.db, survey), now);
+  const stateOf = async (survey: Survey, now = opts.now()) => surveyState(await recentScheduleOf(app.db, survey), now);
 
   /** Pages that must not be shown when the survey is not open say so, and accept nothing. */
   const refuseIfClosed = async (survey: Survey, reply: FastifyReply, method: string) => {
