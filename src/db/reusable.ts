@@ -46,9 +46,10 @@ function shapeOf(value: unknown, values: unknown[]): string {
     return `${shape}]`;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    // Keys are column names, which never hold \u0001: no two sets of keys give one shape.
     let shape = '{';
     for (const key of Object.keys(value))
-      shape += `${JSON.stringify(key)}:${shapeOf((value as Record<string, unknown>)[key], values)},`;
+      shape += `${key}\u0001${shapeOf((value as Record<string, unknown>)[key], values)}\u0001`;
     return `${shape}}`;
   }
   throw new TypeError(`a reusable query takes strings, numbers, null, arrays and plain objects, not ${typeof value}`);
