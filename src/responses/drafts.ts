@@ -55,7 +55,7 @@ export async function createDraft(
     flag: draft.flag ?? null,
   };
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto('responses').values(row).execute();
+    await insertDraft(trx, row);
     await replaceRoute(trx, survey, row, { answers: {}, values: {} }, null);
   });
   return id;
@@ -65,6 +65,7 @@ export async function createDraft(
 const draftByToken = reusable((db: Kysely<Database>, survey: string, tokenHash: string) =>
   db.selectFrom('responses').selectAll().where('survey', '=', survey).where('draft_token_hash', '=', tokenHash),
 );
+const insertDraft = reusable((db: Kysely<Database>, row: ResponseRow) => db.insertInto('responses').values(row));
 const takeDraftQuery = reusable((db: Kysely<Database>, id: string, at: string) =>
   db
     .updateTable('responses')
