@@ -69,8 +69,10 @@ function plan<A extends unknown[]>(db: Runner, build: (db: Runner, ...args: A) =
   if (compiled.sql.includes(MARK)) throw new Error(`a reusable query put a value into its SQL: ${compiled.sql}`);
   const seen = new Set<number>();
   const slots: Slot[] = compiled.parameters.map((p) => {
-    if (typeof p !== 'string' || !p.startsWith(MARK)) return { constant: p };
+    if (typeof p !== 'string' || !p.includes(MARK)) return { constant: p };
     const i = Number(p.slice(MARK.length, -1));
+    if (!Number.isInteger(i) || p !== marker(i))
+      throw new Error(`a reusable query changed one of its values before binding it: ${compiled.sql}`);
     seen.add(i);
     return i;
   });

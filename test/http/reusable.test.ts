@@ -96,6 +96,10 @@ describe(`a reusable query (${TEST_ENGINE})`, () => {
       d.selectFrom('responses').selectAll().where('id', '=', sql.lit(id)),
     );
     await expect(inlined(db, 'a')).rejects.toThrow('put a value into its SQL');
+    const wrapped = reusable((d: Kysely<Database>, part: string) =>
+      d.selectFrom('responses').selectAll().where('id', 'like', `%${part}%`),
+    );
+    await expect(wrapped(db, 'a')).rejects.toThrow('changed one of its values');
     const ignored = reusable((d: Kysely<Database>, _id: string) => d.selectFrom('responses').selectAll());
     await expect(ignored(db, 'a')).rejects.toThrow('left out some of its values');
     const dated = reusable((d: Kysely<Database>, at: unknown) =>
