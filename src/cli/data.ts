@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { buildReport } from '../analysis/report.ts';
-import { importResponses } from '../exports/import.ts';
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../db/connect.ts';
+import { ownExportConnection } from '../exports/export-job.ts';
 import { responseRecordCsv } from '../exports/response-record.ts';
 import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withDb } from './common.ts';
 
@@ -11,7 +12,13 @@ export async function exportCommand(args: string[]) {
   const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
-  await withDb((db) => pipeline(responseRecordCsv(db, survey, filters), process.stdout));
+  // A connection of its own, as withDb's, set up for exports.
+  const connection = await openDatabase(loadConfig().databaseUrl);
+  try {
+    await pipeline(responseRecordCsv(connection.db, survey, filters, ownExportConnection(connection)), process.stdout);
+  } finally {
+    await connection.db.destroy();
+  }
 }
 
 /** `report`: the analysis as JSON on standard output. */
@@ -19,6 +26,7 @@ export async function reportCommand(args: string[]) {
   const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
+  const { buildReport } = await import('../analysis/report.ts');
   const report = await withDb((db) => buildReport(db, survey, filters));
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
@@ -33,6 +41,7 @@ export async function importCommand(args: string[]) {
   await readable(file).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   });
+  const { importResponses } = await import('../exports/import.ts');
   // Streamed, not read whole: memory stays flat however long the file.
   const result = await withDb((db) => importResponses(db, survey, () => createReadStream(file)));
   if (result.ok) {

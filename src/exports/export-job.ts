@@ -2,9 +2,10 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Filters } from '../analysis/filters.ts';
+import type { Connection } from '../db/connect.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
-import { responseRecordChunks } from './response-record.ts';
+import { EXPORT_CACHE_KIB, type ExportSource, responseRecordChunks } from './response-record.ts';
 
 /** The downloads an analyst can ask for: the response record (CSV) or the workbook (XLSX). */
 export type ExportKind = 'csv' | 'xlsx';
@@ -16,12 +17,30 @@ export interface ExportJob {
 }
 
 /**
- * Writes an export to `out` and ends it: the same bytes whether it runs in a
- * worker thread (see export-worker.ts) or in this thread.
+ * Sets up a connection opened only to make exports (see EXPORT_CACHE_KIB),
+ * and says where a CSV made on it may read its rows: on SQLite, the file,
+ * for a reader thread of its own (see responseRecordChunks).
  */
-export async function writeExport(db: Kysely<Database>, survey: Survey, job: ExportJob, out: Writable): Promise<void> {
+export function ownExportConnection(connection: Connection): ExportSource {
+  if (connection.engine !== 'sqlite') return {};
+  connection.sqlite.pragma(`cache_size = -${EXPORT_CACHE_KIB}`);
+  return { sqlitePath: connection.path, cacheKib: EXPORT_CACHE_KIB };
+}
+
+/**
+ * Writes an export to `out` and ends it: the same bytes whether it runs in a
+ * worker thread (see export-worker.ts) or in this thread, and wherever it
+ * reads from (`source`, see ownExportConnection).
+ */
+export async function writeExport(
+  db: Kysely<Database>,
+  survey: Survey,
+  job: ExportJob,
+  out: Writable,
+  source: ExportSource = {},
+): Promise<void> {
   if (job.kind === 'csv') {
-    await pipeline(Readable.from(responseRecordChunks(db, survey, job.filters)), out);
+    await pipeline(Readable.from(responseRecordChunks(db, survey, job.filters, source)), out);
     return;
   }
   // Loaded only for a workbook: exceljs is large, and a worker making a CSV starts sooner without it.
@@ -39,27 +58,4 @@ export function surveyDefinition(survey: Survey): unknown {
   return definition;
 }
 
-/** An error as it crosses between threads: what the error page needs, and the stack for the log. */
-export interface SentError {
-  name: string;
-  message: string;
-  code?: string;
-  stack?: string;
-}
-
-export function sendableError(error: unknown): SentError {
-  const e = (error ?? {}) as { name?: unknown; message?: unknown; code?: unknown; stack?: unknown };
-  return {
-    name: typeof e.name === 'string' ? e.name : 'Error',
-    message: typeof e.message === 'string' ? e.message : String(error),
-    ...(typeof e.code === 'string' ? { code: e.code } : {}),
-    ...(typeof e.stack === 'string' ? { stack: e.stack } : {}),
-  };
-}
-
-/** The error again on this side, with the same name, message and code, so the error pages treat it the same. */
-export function receivedError(sent: SentError): Error {
-  const error = Object.assign(new Error(sent.message), { name: sent.name }, sent.code ? { code: sent.code } : {});
-  if (sent.stack) error.stack = sent.stack;
-  return error;
-}
+export { receivedError, type SentError, sendableError } from './thread-errors.ts';

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { openDatabase } from '../db/connect.ts';
 import { defineSurvey } from '../survey/definition.ts';
-import { type ExportJob, sendableError, writeExport } from './export-job.ts';
+import { type ExportJob, ownExportConnection, sendableError, writeExport } from './export-job.ts';
 
 /** One export, sent to the worker with the port its chunks go back on. */
 export interface WorkerJob {
@@ -73,9 +73,10 @@ async function run({ databaseUrl, survey, job, window, port }: WorkerJob) {
     },
   });
   try {
-    const { db } = await openDatabase(databaseUrl, { readonly: true, migrate: false });
+    const connection = await openDatabase(databaseUrl, { readonly: true, migrate: false });
+    const { db } = connection;
     try {
-      await writeExport(db, defineSurvey(survey), job, out);
+      await writeExport(db, defineSurvey(survey), job, out, ownExportConnection(connection));
     } finally {
       await db.destroy();
     }
