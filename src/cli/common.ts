@@ -5,7 +5,7 @@ type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import type { Kysely } from 'kysely';
 import { type Filters, parseFilters } from '../analysis/filters.ts';
 import { loadConfig } from '../config.ts';
-import { connect } from '../db/connect.ts';
+import { type Connection, openDatabase } from '../db/connect.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { loadSurveys } from '../survey/definitions/index.ts';
@@ -43,11 +43,16 @@ export function options<T extends ParseArgsOptionsConfig>(args: string[], spec: 
 }
 
 /** Runs work against the database named by DATABASE_URL, closing it afterwards. */
-export async function withDb<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-  const db = await connect(loadConfig().databaseUrl);
+export function withDb<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  return withConnection(({ db }) => work(db));
+}
+
+/** withDb, for work that needs the connection itself (its engine, an SQLite file's path). */
+export async function withConnection<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await openDatabase(loadConfig().databaseUrl);
   try {
-    return await work(db);
+    return await work(connection);
   } finally {
-    await db.destroy();
+    await connection.db.destroy();
   }
 }

@@ -1,24 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { loadConfig } from '../config.ts';
-import { openDatabase } from '../db/connect.ts';
 import { ownExportConnection } from '../exports/export-job.ts';
 import { responseRecordCsv } from '../exports/response-record.ts';
-import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withDb } from './common.ts';
+import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withConnection, withDb } from './common.ts';
 
 /** `export`: the response record as CSV on standard output. */
 export async function exportCommand(args: string[]) {
   const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
-  // A connection of its own, as withDb's, set up for exports.
-  const connection = await openDatabase(loadConfig().databaseUrl);
-  try {
-    await pipeline(responseRecordCsv(connection.db, survey, filters, ownExportConnection(connection)), process.stdout);
-  } finally {
-    await connection.db.destroy();
-  }
+  await withConnection((connection) =>
+    pipeline(responseRecordCsv(connection.db, survey, filters, ownExportConnection(connection)), process.stdout),
+  );
 }
 
 /** `report`: the analysis as JSON on standard output. */
