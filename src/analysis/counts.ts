@@ -201,13 +201,12 @@ export class CountSheet {
    * rather than deadlock.
    */
   async write(db: Db) {
-    for (const { table } of ROLLUPS) {
+    for (const [table, add] of ADD_COUNTS) {
       const sheet = this.rows.get(table) ?? new Map<string, CountRow>();
       const rows = [...sheet.keys()]
         .sort()
         .map((key) => sheet.get(key) as CountRow)
         .filter((r) => r.n !== 0);
-      const add = ADD_COUNTS.get(table) as NonNullable<ReturnType<typeof ADD_COUNTS.get>>;
       for (let i = 0; i < rows.length; i += 1000) await add(db, rows.slice(i, i + 1000));
     }
   }
