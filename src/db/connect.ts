@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -45,6 +44,16 @@ export function sqlitePath(databaseUrl: string): string {
  * server answering, and the respondent gets a "try again" page instead.
  */
 export const BUSY_TIMEOUT_MS = 1000;
+
+/**
+ * How many pages the write-ahead log may hold before a commit copies them into
+ * the database (SQLite's default is 1,000). Each copy runs inside the commit
+ * that crosses the mark, on the event loop, and costs two fsyncs; the pages a
+ * save changes (the response's, the running counts') are mostly the same few,
+ * so ten times fewer copies write far fewer pages in all. Measured: a tenth
+ * more whole journeys a second, the log at most about 40 MB.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
 /** An open SQLite database: the Kysely instance the app uses, and the SQLite connection under it. */
 export interface SqliteConnection {
@@ -129,6 +138,7 @@ function openSqlite(databaseUrl: string, options: OpenOptions = {}): SqliteConne
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('secure_delete = ON');
+    if (!readonly) sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   } catch (err) {
     sqlite.close();
@@ -246,7 +256,10 @@ function transactionsForWriting(sqlite: SQLite.Database, wal: WalSync): SqliteDa
     return statement;
   };
   return {
-    close: () => sqlite.close(),
+    close: () => {
+      wal.close();
+      sqlite.close();
+    },
     prepare: (sql: string) => {
       if (/^\s*begin\s*;?\s*$/i.test(sql)) sql = 'begin immediate';
       else if (/^\s*rollback\s*;?\s*$/i.test(sql) && !sqlite.inTransaction) return NOTHING_TO_ROLL_BACK;
@@ -281,6 +294,9 @@ export class WalSync {
   private queued: Promise<void> | undefined;
   /** fsyncs done: for the tests. */
   fsyncs = 0;
+  /** The log file, open for fsyncs (see fdatasync). */
+  private fd: number | undefined;
+  private closed = false;
 
   /** @param walPath the log file, or undefined where there is nothing to fsync (in memory, read-only). */
   constructor(private readonly walPath: string | undefined) {}
@@ -314,9 +330,50 @@ export class WalSync {
     return this.queued;
   }
 
+  /** Closes the log file kept open for the fsyncs, once any fsync running now is done. */
+  close() {
+    this.closed = true;
+    const closeFile = () => {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+    };
+    if (this.running) void this.running.catch(() => {}).finally(closeFile);
+    else closeFile();
+  }
+
+  /**
+   * fdatasync of the log, on libuv's thread pool. The file is opened once and
+   * kept (opening and closing it for each fsync was 1% of the CPU): SQLite
+   * keeps the log's file while the database is open, truncating it in place
+   * at most. After an error it is opened afresh for the next fsync.
+   */
+  private async fdatasync(): Promise<void> {
+    if (this.fd === undefined) {
+      if (this.closed) return;
+      try {
+        this.fd = openSync(this.walPath as string, 'r');
+      } catch (err) {
+        // No log file: SQLite removes it only after checkpointing every commit into the (fsynced) database.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw storageError(err);
+      }
+    }
+    const fd = this.fd;
+    await new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (err) => {
+        if (!err) return resolve();
+        if (this.fd === fd) {
+          closeSync(fd);
+          this.fd = undefined;
+        }
+        reject(storageError(err));
+      }),
+    );
+  }
+
   private fsync(): Promise<void> {
     const target = this.writes;
-    const running = fdatasync(this.walPath as string).then(() => {
+    const running = this.fdatasync().then(() => {
       this.fsyncs++;
       this.synced = Math.max(this.synced, target);
     });
@@ -328,24 +385,6 @@ export class WalSync {
       })
       .catch(() => {});
     return running;
-  }
-}
-
-async function fdatasync(path: string): Promise<void> {
-  let file: Awaited<ReturnType<typeof open>>;
-  try {
-    file = await open(path, 'r');
-  } catch (err) {
-    // No log file: SQLite removes it only after checkpointing every commit into the (fsynced) database.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw storageError(err);
-  }
-  try {
-    await file.datasync();
-  } catch (err) {
-    throw storageError(err);
-  } finally {
-    await file.close();
   }
 }
 
