@@ -6,7 +6,7 @@ import * as responseFlags from './2026-11-26-04-response-flags.ts';
 import * as paperEntries from './2026-11-26-05-paper-entries.ts';
 import * as reportCounts from './2026-11-26-06-report-counts.ts';
 import * as sharedSecrets from './2026-11-26-07-shared-secrets.ts';
-import * as reportCountsByMetric from './2026-11-26-08-report-counts-by-metric.ts';
+import * as reportSummary from './2026-11-26-08-report-summary.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -17,5 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26-05-paper-entries': paperEntries,
   '2026-11-26-06-report-counts': reportCounts,
   '2026-11-26-07-shared-secrets': sharedSecrets,
-  '2026-11-26-08-report-counts-by-metric': reportCountsByMetric,
+  '2026-11-26-08-report-summary': reportSummary,
 };

@@ -13,10 +13,13 @@ import { type Answers, journey, type Values } from '../survey/journey.ts';
 // A response contributes 1 to each of its "metrics" (a code given to a
 // question, a page submitted, a cell of a cross-tab...) under its dimensions
 // (status, channel, area, the day it was started, whether it is flagged): the
-// filters an analyst can apply. Counts are kept three times (ROLLUPS): with
-// every dimension, for any combination of filters; over all days, for reports
-// without a date filter; and per day without channel or area, for date
-// filters. A report reads the smallest that has the dimensions it filters on.
+// filters an analyst can apply. Counts are kept four times (ROLLUPS): by
+// status and flag alone, for reports filtered by nothing else; over all days,
+// for reports without a date filter; per day without channel or area, for
+// date filters; and with every dimension, for any combination of filters. A
+// report reads the smallest that has the dimensions it filters on. Each is
+// keyed by its dimensions first, then the metric (migrations 06 and 08), so
+// that the rows one save moves lie side by side.
 
 /** The filterable facts of a response, under which its metrics are counted. */
 export interface Dims {
@@ -122,10 +125,11 @@ export function dimsOf(
 type Db = Kysely<Database> | Transaction<Database>;
 
 type DimName = keyof Dims;
-export type CountsTable = 'report_totals' | 'report_days' | 'report_counts';
+export type CountsTable = 'report_summary' | 'report_totals' | 'report_days' | 'report_counts';
 
 /** The tables the counts are kept in, smallest first, with the dimensions each keeps. */
 export const ROLLUPS: { table: CountsTable; dims: DimName[] }[] = [
+  { table: 'report_summary', dims: ['survey', 'status', 'flagged'] },
   { table: 'report_totals', dims: ['survey', 'status', 'channel', 'area', 'flagged'] },
   { table: 'report_days', dims: ['survey', 'status', 'day', 'flagged'] },
   { table: 'report_counts', dims: ['survey', 'status', 'channel', 'area', 'day', 'flagged'] },

@@ -1,12 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { countsDisagreements } from '../analysis/check-counts.ts';
 import { recountSurvey } from '../analysis/counts.ts';
-import { channelCodes, DEFAULT_FILTERS, type Filters } from '../analysis/filters.ts';
-import { buildReportFromRows } from '../analysis/reference-report.ts';
-import { buildReport, type Report } from '../analysis/report.ts';
 import { loadConfig } from '../config.ts';
 import { backupDatabase } from '../db/backup.ts';
 import { connect, engineOf, openSqliteDatabase, sqlitePath } from '../db/connect.ts';
@@ -142,36 +139,6 @@ export async function recountCommand(args: string[]) {
   );
 }
 
-/**
- * The views --check compares the two reports in: one for each table of counts
- * a report can read (see ROLLUPS, and sumCounts in report.ts), so that a
- * wrong count in any of them shows. Every response has a channel, so the
- * per-channel views between them cover every row of the fullest table.
- */
-function checkedViews(survey: Survey): { name: string; filters: Filters }[] {
-  const everyDay = '0000-01-01';
-  return [
-    { name: '', filters: DEFAULT_FILTERS },
-    { name: 'by day', filters: { status: 'all', from: everyDay } },
-    ...channelCodes(survey).map((channel) => ({
-      name: `channel ${channel}, by day`,
-      filters: { status: 'all' as const, channel, from: everyDay },
-    })),
-  ];
-}
-
-/** The report's tables: its counts, each question and cross-tab on its own (not the survey or the filters). */
-function reportTables(report: Report): Map<string, unknown> {
-  const tables = new Map<string, unknown>();
-  const { survey: _survey, filters: _filters, ...rest } = report;
-  for (const [key, value] of Object.entries(rest)) {
-    if (['questions', 'crosstabs', 'victims', 'aboutYou'].includes(key) && typeof value === 'object' && value) {
-      for (const [name, table] of Object.entries(value)) tables.set(`${key}.${name}`, table);
-    } else tables.set(key, value);
-  }
-  return tables;
-}
-
 /** Compares the report from the counts with the report from the rows, in one consistent read. */
 async function checkCounts(db: Kysely<Database>, survey: Survey): Promise<{ responses: number; differ: string[] }> {
   // One transaction, so that both reports see the same responses: on PostgreSQL a snapshot (repeatable read,
@@ -180,20 +147,5 @@ async function checkCounts(db: Kysely<Database>, survey: Survey): Promise<{ resp
     .transaction()
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
-    .execute(async (trx) => {
-      const differ: string[] = [];
-      const named = new Set<string>();
-      let responses = 0;
-      for (const { name, filters } of checkedViews(survey)) {
-        const kept = reportTables(await buildReport(trx, survey, filters));
-        const counted = reportTables(await buildReportFromRows(trx, survey, filters));
-        if (filters === DEFAULT_FILTERS) responses = Number(counted.get('responses') ?? 0);
-        for (const table of new Set([...kept.keys(), ...counted.keys()])) {
-          if (named.has(table) || isDeepStrictEqual(kept.get(table), counted.get(table))) continue;
-          named.add(table);
-          differ.push(name ? `${table} (${name})` : table);
-        }
-      }
-      return { responses, differ };
-    });
+    .execute((trx) => countsDisagreements(trx, survey));
 }

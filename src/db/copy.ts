@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Kysely, Transaction } from 'kysely';
-import { buildReportFromRows } from '../analysis/reference-report.ts';
+import { checkedViews, countsDisagreements } from '../analysis/check-counts.ts';
+import { ROLLUPS } from '../analysis/counts.ts';
 import { buildReport } from '../analysis/report.ts';
 import { responseBatches } from '../responses/batches.ts';
 import type { Survey } from '../survey/definition.ts';
@@ -96,7 +97,7 @@ async function copySurvey(
   const schedule = await source.selectFrom('survey_schedules').selectAll().where('survey', '=', survey.slug).execute();
   await target.deleteFrom('survey_schedules').where('survey', '=', survey.slug).execute();
   await insertAll(target, 'survey_schedules', schedule);
-  for (const table of ['report_totals', 'report_days', 'report_counts'] as const) {
+  for (const { table } of ROLLUPS) {
     // Counts left by an earlier, erased copy would add to these: the survey has no responses on the target.
     await target.deleteFrom(table).where('survey', '=', survey.slug).execute();
     const rows = await source.selectFrom(table).selectAll().where('survey', '=', survey.slug).execute();
@@ -139,14 +140,19 @@ async function insertAll<T extends keyof Database>(target: Transaction<Database>
       .execute();
 }
 
-/** Throws (so the target's transaction rolls back) unless the report is the same on both sides. */
+/**
+ * Throws (so the target's transaction rolls back) unless the reports are the
+ * same on both sides, in every view that reads a different table of counts,
+ * and agree with the responses copied.
+ */
 async function checkSameReport(source: Transaction<Database>, target: Transaction<Database>, survey: Survey) {
-  const filters = { status: 'all' } as const;
-  const before = await buildReport(source, survey, filters);
-  const after = await buildReport(target, survey, filters);
-  if (!isDeepStrictEqual(before, after))
-    throw new Error(`the copy's report of ${survey.slug} differs from the source's: nothing was copied`);
-  if (!isDeepStrictEqual(after, await buildReportFromRows(target, survey, filters)))
+  for (const { filters } of checkedViews(survey)) {
+    const before = await buildReport(source, survey, filters);
+    const after = await buildReport(target, survey, filters);
+    if (!isDeepStrictEqual(before, after))
+      throw new Error(`the copy's report of ${survey.slug} differs from the source's: nothing was copied`);
+  }
+  if ((await countsDisagreements(target, survey)).differ.length)
     throw new Error(
       `the running counts of ${survey.slug} disagree with its responses in the source: nothing was copied (recount the source first)`,
     );

@@ -94,6 +94,8 @@ export interface ReportCountsTable {
 export type ReportTotalsTable = Omit<ReportCountsTable, 'day'>;
 /** The same counts per day, without channel or area. */
 export type ReportDaysTable = Omit<ReportCountsTable, 'channel' | 'area'>;
+/** The same counts by status and flag alone. */
+export type ReportSummaryTable = Omit<ReportCountsTable, 'channel' | 'area' | 'day'>;
 
 /** Which staff account keyed in a paper questionnaire, kept apart from its answers (one row per paper response). */
 export interface PaperEntriesTable {
@@ -115,6 +117,7 @@ export interface Database {
   report_counts: ReportCountsTable;
   report_totals: ReportTotalsTable;
   report_days: ReportDaysTable;
+  report_summary: ReportSummaryTable;
   shared_secrets: SharedSecretsTable;
 }
 

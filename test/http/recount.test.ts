@@ -21,7 +21,7 @@ const counts = (t: TestApp) => t.db as unknown as Kysely<Record<string, { survey
 /** Every count row of the survey, in one order, for comparing before and after. */
 async function keptCounts(t: TestApp) {
   const rows: unknown[] = [];
-  for (const table of ['report_totals', 'report_days', 'report_counts'])
+  for (const table of ['report_summary', 'report_totals', 'report_days', 'report_counts'])
     rows.push(
       ...(await counts(t).selectFrom(table).selectAll().where('survey', '=', survey.slug).execute())
         .map((r) => ({ table, ...r, n: Number(r.n) }))
@@ -68,7 +68,7 @@ describe('cli recount --check', () => {
   });
 
   it('names the table whose counts are wrong, exits 1, and leaves them wrong', async () => {
-    await corrupt(t, 'report_totals', 'v|concern_1|asb');
+    await corrupt(t, 'report_summary', 'v|concern_1|asb');
     const corrupted = await keptCounts(t);
     const result = await cli(['recount', '--survey', 'csp-2019', '--check'], t.databaseUrl);
     expect(result.code).toBe(1);
@@ -81,14 +81,15 @@ describe('cli recount --check', () => {
 
   it('finds a wrong count in the tables kept by day and by channel too', async () => {
     await corrupt(t, 'report_days', 'p|about-you');
+    await corrupt(t, 'report_totals', 'v|concern_2|property', { channel: 'web' });
     await corrupt(t, 'report_counts', 'gv|concern_1_top3|asb|fly_tipping', { channel: 'facebook' });
     const result = await cli(['recount', '--survey', 'csp-2019', '--check'], t.databaseUrl);
     expect(result.code).toBe(1);
     // Other tables made from the same counts (About you's base, the combined ranks) differ with them.
     expect(result.stdout).toMatch(
-      / in: pagesReached \(by day\), .*questions\.concern_1_top3 \(channel facebook, by day\)/,
+      / in: pagesReached \(by day\), .*questions\.concern_2 \(channel web\), .*questions\.concern_1_top3 \(channel facebook, by day\)/,
     );
-    expect(result.stdout).not.toMatch(/pagesReached[,.]|concern_1_top3[,.]/);
+    expect(result.stdout).not.toMatch(/pagesReached[,.]|concern_1_top3[,.]|concern_2[,.]/);
   });
 });
 

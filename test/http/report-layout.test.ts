@@ -13,12 +13,13 @@ import type { Database } from '../../src/db/schema.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import { cspSurvey, freshDatabase, makeApp, type TestApp } from '../helpers.ts';
 
-// Migration 08 keys report_totals and report_days by survey, metric and status
-// first, so that a report sums them in key order instead of sorting them.
+// Migration 08 adds report_summary (the counts by status and flag alone) and
+// clusters report_totals and report_days by their keys, dimensions first.
 
 const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'));
 const survey = cspSurvey();
-const ROLLUPS = ['report_totals', 'report_days', 'report_counts'] as const;
+/** The rollups 06 made; 08 adds report_summary. */
+const ROLLUPS_06 = ['report_totals', 'report_days', 'report_counts'] as const;
 const FILTERS: Filters[] = [
   { status: 'all' },
   { status: 'complete' },
@@ -39,9 +40,9 @@ afterEach(async () => {
 });
 
 /** Every count row of every rollup, in one order. */
-async function countRows(db: Kysely<Database>) {
+async function countRows(db: Kysely<Database>, tables: readonly string[] = [...ROLLUPS_06, 'report_summary']) {
   const all: Record<string, unknown[]> = {};
-  for (const table of ROLLUPS) {
+  for (const table of tables) {
     const rows = await (db as Kysely<any>).selectFrom(table).selectAll().execute();
     all[table] = rows
       .map((r: Record<string, unknown>) => ({ ...r, n: Number(r.n) }))
@@ -52,7 +53,7 @@ async function countRows(db: Kysely<Database>) {
 
 const reports = (db: Kysely<Database>) => Promise.all(FILTERS.map((f) => buildReport(db, survey, f)));
 
-describe('migration 08 (the rollups keyed by metric)', () => {
+describe('migration 08 (report_summary, and the rollups clustered)', () => {
   it('keeps every count, and the reports, going up and back down', async () => {
     const expected = await countRows(t.db);
     const expectedReports = await reports(t.db);
@@ -66,7 +67,7 @@ describe('migration 08 (the rollups keyed by metric)', () => {
       const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
       const before = await migrator.migrateTo('2026-11-26-07-shared-secrets');
       expect(before.error).toBeUndefined();
-      for (const table of ROLLUPS) {
+      for (const table of ROLLUPS_06) {
         const rows = expected[table] as Record<string, unknown>[];
         for (let i = 0; i < rows.length; i += 500)
           await (db as Kysely<any>)
@@ -75,15 +76,18 @@ describe('migration 08 (the rollups keyed by metric)', () => {
             .execute();
       }
 
+      // Up: the rows kept, and report_summary summed from them as the app keeps it.
       await migrateToLatest(db);
       expect(await countRows(db)).toEqual(expected);
       expect(await reports(db)).toEqual(expectedReports);
 
       const down = await migrator.migrateDown();
-      expect(down.results?.[0]).toMatchObject({
-        migrationName: '2026-11-26-08-report-counts-by-metric',
-        status: 'Success',
-      });
+      expect(down.results?.[0]).toMatchObject({ migrationName: '2026-11-26-08-report-summary', status: 'Success' });
+      const { report_summary: _summary, ...expected06 } = expected;
+      expect(await countRows(db, ROLLUPS_06)).toEqual(expected06);
+      await expect(db.selectFrom('report_summary').selectAll().execute()).rejects.toThrow(/report_summary/);
+      // And up again.
+      await migrateToLatest(db);
       expect(await countRows(db)).toEqual(expected);
       expect(await reports(db)).toEqual(expectedReports);
     } finally {
@@ -93,18 +97,36 @@ describe('migration 08 (the rollups keyed by metric)', () => {
     }
   });
 
-  it('lets SQLite sum an unfiltered report, and one filtered by status, area, channel, flag or date, without sorting', async () => {
+  it('reads each report from the smallest rollup that has its filters, by key, on tables clustered by it', async () => {
     const sqlite = await makeApp({ engine: 'sqlite' });
     try {
       await importResponses(sqlite.db, survey, fixture);
-      for (const filters of FILTERS.filter((f) => !(f.from && (f.area || f.channel)))) {
+      const expectedTables: [Filters, string][] = [
+        [{ status: 'all' }, 'report_summary'],
+        [{ status: 'complete', flagged: 'exclude' }, 'report_summary'],
+        [{ status: 'all', area: 'dartford' }, 'report_totals'],
+        [{ status: 'all', channel: 'facebook' }, 'report_totals'],
+        [{ status: 'partial', from: '2019-02-20', to: '2019-02-28' }, 'report_days'],
+        [{ status: 'all', area: 'gravesham', from: '2019-02-20' }, 'report_counts'],
+      ];
+      for (const [filters, table] of expectedTables) {
         const query = countsQuery(sqlite.db, survey, filters).compile();
+        expect(query.sql, JSON.stringify(filters)).toContain(`from "${table}" as "counts"`);
         const plan = await sqlite.db.executeQuery<{ detail: string }>(
           CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]),
         );
         const steps = plan.rows.map((r) => r.detail).join('; ');
-        expect(steps, JSON.stringify(filters)).toMatch(/^SEARCH counts USING PRIMARY KEY \(survey=\?\)$/);
+        // Looked up by the survey in the key (or report_counts' index by survey and day), never a whole table's scan.
+        expect(steps, JSON.stringify(filters)).toMatch(
+          /^SEARCH counts USING (PRIMARY KEY|INDEX report_counts_day) \(survey=\?/,
+        );
       }
+      const clustered = await sqlite.db.executeQuery<{ name: string }>(
+        CompiledQuery.raw(
+          `select name from sqlite_master where type = 'table' and sql like '%without rowid%' order by name`,
+        ),
+      );
+      expect(clustered.rows.map((r) => r.name)).toEqual(['report_days', 'report_summary', 'report_totals']);
     } finally {
       await sqlite.close();
     }
