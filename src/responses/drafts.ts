@@ -4,7 +4,7 @@ import { applyContribution, type Contribution, CountSheet, routeContribution } f
 import { reusable } from '../db/reusable.ts';
 import type { Database, NewResponse, ResponseFlag, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
-import { type Answers, journey, type Values } from '../survey/journey.ts';
+import { type Answers, type Journey, journey, type Values } from '../survey/journey.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -74,6 +74,23 @@ const takeDraftQuery = reusable((db: Kysely<Database>, id: string, at: string) =
     .where('status', '=', 'partial')
     .returningAll(),
 );
+/** Writes a draft as it was read, in one statement: changes nothing if it is not still exactly that (see takeDraftAsRead). */
+const writeIfAsRead = reusable(
+  (
+    db: Kysely<Database>,
+    id: string,
+    answers: string,
+    flag: ResponseFlag | null,
+    set: Pick<ResponseRow, 'answers' | 'flag' | 'updated_at'> & Partial<ResponseRow>,
+  ) =>
+    db
+      .updateTable('responses')
+      .set(set)
+      .where('id', '=', id)
+      .where('status', '=', 'partial')
+      .where('answers', '=', answers)
+      .where('flag', 'is not distinct from', flag),
+);
 const setAnswers = reusable(
   (db: Kysely<Database>, id: string, set: Pick<ResponseRow, 'answers' | 'flag'> & Partial<ResponseRow>) =>
     db.updateTable('responses').set(set).where('id', '=', id),
@@ -99,6 +116,44 @@ export async function findDraft(db: Db, survey: string, tokenHash: string): Prom
 export function draftAnswers(row: Pick<ResponseRow, 'answers'>): Answers {
   const parsed: unknown = JSON.parse(row.answers);
   return typeof parsed === 'object' && parsed !== null ? (parsed as Answers) : {};
+}
+
+/** Journeys of stored answers kept per survey, by their JSON, at most this many (the oldest go first). */
+const STORED_JOURNEYS = 1000;
+const storedJourneys = new WeakMap<Survey, Map<string, Journey>>();
+
+/**
+ * The journey of a response's stored answers (its `answers` column). A page
+ * is fetched and then saved, and each of those, and the save's recount, works
+ * out the journey of the same stored answers: it is worked out once and kept
+ * (frozen, so no caller can change what the next one gets).
+ */
+export function storedJourney(survey: Survey, answers: string): Journey {
+  let kept = storedJourneys.get(survey);
+  if (!kept) {
+    kept = new Map();
+    storedJourneys.set(survey, kept);
+  }
+  const found = kept.get(answers);
+  if (found) return found;
+  const made = frozen(journey(survey, draftAnswers({ answers })));
+  if (kept.size >= STORED_JOURNEYS) kept.delete(kept.keys().next().value as string);
+  kept.set(answers, made);
+  return made;
+}
+
+function frozen(j: Journey): Journey {
+  for (const byPage of [j.answers, j.kept]) {
+    for (const page of Object.values(byPage)) {
+      for (const value of Object.values(page)) if (Array.isArray(value)) Object.freeze(value);
+      Object.freeze(page);
+    }
+    Object.freeze(byPage);
+  }
+  for (const value of Object.values(j.values)) if (Array.isArray(value)) Object.freeze(value);
+  Object.freeze(j.values);
+  Object.freeze(j.route);
+  return Object.freeze(j);
 }
 
 /** What a draft keeps (see Journey.kept), and the answers and values on its route. */
@@ -127,20 +182,49 @@ async function takeDraft(trx: Transaction<Database>, id: string, at: string): Pr
 export async function saveDraftAnswers(
   db: Kysely<Database>,
   survey: Survey,
-  id: string,
+  /** The draft's id, or its row as the request read it (see takeDraftAsRead). */
+  draft: string | ResponseRow,
   state: DraftState,
   now: Date,
   /** A reason to flag the response, kept unless it is flagged already. */
   flag: ResponseFlag | null = null,
 ) {
+  const at = toMinute(now);
+  const answers = JSON.stringify(state.kept);
   return db.transaction().execute(async (trx) => {
-    const row = await takeDraft(trx, id, toMinute(now));
+    const read = await takeDraftAsRead(trx, draft, (row) => ({ updated_at: at, answers, flag: row.flag ?? flag }));
+    if (read) {
+      await replaceStoredRoute(trx, survey, read.was, read.now, state);
+      return true;
+    }
+    const id = typeof draft === 'string' ? draft : draft.id;
+    const row = await takeDraft(trx, id, at);
     if (!row) return false;
-    const saved = { ...row, answers: JSON.stringify(state.kept), flag: row.flag ?? flag };
+    const saved = { ...row, answers, flag: row.flag ?? flag };
     await setAnswers(trx, id, { answers: saved.answers, flag: saved.flag });
     await replaceStoredRoute(trx, survey, row, saved, state);
     return true;
   });
+}
+
+/**
+ * The common case of a save, in one statement instead of two: the draft is
+ * still exactly as the request read it (nobody saved it in between), so it
+ * is changed to `change(row)` on condition that it is, and the row as read
+ * is what it counted for before. The condition is checked by the UPDATE that
+ * takes the row's lock (PostgreSQL re-checks it after waiting for another
+ * transaction's lock), so a draft changed meanwhile is left alone: undefined,
+ * and the caller takes it afresh (takeDraft). Given only an id, undefined.
+ */
+async function takeDraftAsRead(
+  trx: Transaction<Database>,
+  draft: string | ResponseRow,
+  change: (row: ResponseRow) => Pick<ResponseRow, 'answers' | 'flag' | 'updated_at'> & Partial<ResponseRow>,
+): Promise<{ was: ResponseRow; now: ResponseRow } | undefined> {
+  if (typeof draft === 'string' || draft.status !== 'partial') return undefined;
+  const set = change(draft);
+  const result = await writeIfAsRead(trx, draft.id, draft.answers, draft.flag, set);
+  return result.numAffectedRows === 1n ? { was: draft, now: { ...draft, ...set } } : undefined;
 }
 
 /** What a response's route holds: its answers by page, and its values by question. */
@@ -211,7 +295,7 @@ async function replaceStoredRoute(
   row: ResponseRow,
   route: Route,
 ) {
-  const stored = journey(survey, draftAnswers(was));
+  const stored = storedJourney(survey, was.answers);
   await replaceRoute(trx, survey, row, route, routeContribution(survey, was, stored), stored);
 }
 
@@ -223,14 +307,27 @@ async function replaceStoredRoute(
 export async function completeDraft(
   db: Kysely<Database>,
   survey: Survey,
-  id: string,
+  /** The draft's id, or its row as the request read it (see takeDraftAsRead). */
+  draft: string | ResponseRow,
   route: { answers: Answers; values: Values },
   now: Date,
   /** A reason to flag the response, kept unless it is flagged already. */
   flag: ResponseFlag | null = null,
 ): Promise<boolean> {
   const at = toMinute(now);
+  const id = typeof draft === 'string' ? draft : draft.id;
   return db.transaction().execute(async (trx) => {
+    const read = await takeDraftAsRead(trx, draft, (row) => ({
+      status: 'complete',
+      submitted_at: at,
+      updated_at: at,
+      answers: JSON.stringify(route.answers),
+      flag: row.flag ?? flag,
+    }));
+    if (read) {
+      await replaceStoredRoute(trx, survey, read.was, read.now, route);
+      return true;
+    }
     const row = await takeDraft(trx, id, at);
     if (!row) return false;
     const complete: ResponseRow = {

@@ -7,6 +7,7 @@ import { rebuildCounts } from '../../src/analysis/counts.ts';
 import type { Filters } from '../../src/analysis/filters.ts';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
+import type { ResponseRow } from '../../src/db/schema.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import { completeDraft, createDraft, newDraftToken, saveDraftAnswers } from '../../src/responses/drafts.ts';
 import { journey } from '../../src/survey/journey.ts';
@@ -88,13 +89,27 @@ describe('the running counts', () => {
             tokenHash: hash,
             now: new Date(Date.UTC(2026, 1, 1 + i)),
           });
+          // Each save is given the draft's id, or its row as a request read it: just now, or before the last
+          // save (two tabs, a double click), which must be taken afresh rather than trusted.
+          const read = () => t.db.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+          const asGiven = async (earlier: ResponseRow) => {
+            const pick = random();
+            return pick < 0.3 ? id : pick < 0.65 ? earlier : await read();
+          };
+          const started = await read();
           // A first try, then a revised route from the start, as someone going back would.
           const first = randomRoute(survey, random, 1 + Math.floor(random() * 6));
-          await saveDraftAnswers(t.db, survey, id, first, new Date());
+          expect(await saveDraftAnswers(t.db, survey, await asGiven(started), first, new Date())).toBe(true);
           const revised = randomRoute(survey, random);
           const after = journey(survey, revised.answers);
-          await saveDraftAnswers(t.db, survey, id, after, new Date());
-          if (random() < 0.7) await completeDraft(t.db, survey, id, after, new Date());
+          expect(await saveDraftAnswers(t.db, survey, await asGiven(started), after, new Date())).toBe(true);
+          expect((await read()).answers).toBe(JSON.stringify(after.kept));
+          if (random() < 0.7) {
+            expect(await completeDraft(t.db, survey, await asGiven(started), after, new Date())).toBe(true);
+            expect(await read()).toMatchObject({ status: 'complete', answers: JSON.stringify(after.answers) });
+            // Sent once: sending again, by id or from any row read before, changes nothing.
+            expect(await completeDraft(t.db, survey, await asGiven(started), after, new Date())).toBe(false);
+          }
         }
         await expectCountsMatchRows([
           { status: 'all' },

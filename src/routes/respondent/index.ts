@@ -5,10 +5,10 @@ import { renderError } from '../../plugins/errors.ts';
 import {
   completeDraft,
   createDraft,
-  draftAnswers,
   findDraft,
   hashDraftToken,
   saveDraftAnswers,
+  storedJourney,
 } from '../../responses/drafts.ts';
 import { recentScheduleOf } from '../../responses/schedules.ts';
 import { parsePage } from '../../survey/answers.ts';
@@ -99,12 +99,22 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       maxAge: DRAFT_COOKIE_MAX_AGE,
     }) as const;
 
+  /** Signed cookies already checked, per request: each check is an HMAC, and a page asks for the draft's twice. */
+  const checkedCookies = new WeakMap<FastifyRequest, Map<string, string | undefined>>();
+
   /** A signed cookie's value, or undefined when it is missing or its signature is wrong. */
   const unsigned = (request: FastifyRequest, name: string): string | undefined => {
+    let checked = checkedCookies.get(request);
+    if (checked?.has(name)) return checked.get(name);
     const raw = request.cookies[name];
-    if (!raw) return undefined;
-    const result = request.unsignCookie(raw);
-    return result.valid && result.value ? result.value : undefined;
+    const result = raw ? request.unsignCookie(raw) : undefined;
+    const value = result?.valid && result.value ? result.value : undefined;
+    if (!checked) {
+      checked = new Map();
+      checkedCookies.set(request, checked);
+    }
+    checked.set(name, value);
+    return value;
   };
 
   /** What the forms' CSRF token is bound to: the draft token, or before Start the pre-draft secret. */
@@ -208,7 +218,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     notice?: string,
   ) => {
     const draft = await currentDraft(request, survey);
-    const resume = draft?.status === 'partial' ? pageUrl(survey, journey(survey, draftAnswers(draft)).next) : undefined;
+    const resume = draft?.status === 'partial' ? pageUrl(survey, storedJourney(survey, draft.answers).next) : undefined;
     return reply.code(status).view('pages/start.eta', {
       title: survey.title,
       survey,
@@ -247,7 +257,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     const draft = await currentDraft(request, survey);
     // A second click on Start carries on the same draft instead of making another.
     if (draft?.status === 'partial' && !restart) {
-      return reply.redirect(pageUrl(survey, journey(survey, draftAnswers(draft)).next), 303);
+      return reply.redirect(pageUrl(survey, storedJourney(survey, draft.answers).next), 303);
     }
     const now = opts.now();
     const verdict = burst.record(request.ip, now);
@@ -288,7 +298,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       await reply.redirect(pageUrl(survey, 'thank-you'), 303);
       return undefined;
     }
-    return { survey, draft, j: journey(survey, draftAnswers(draft)) };
+    return { survey, draft, j: storedJourney(survey, draft.answers) };
   };
 
   const backLink = (survey: Survey, route: Page[], pageId: string) => {
@@ -340,7 +350,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       sentTooFast(token, draft.started_at, now, minCompletionMs) ? 'too_fast' : null,
     );
     // Exactly once: a replayed Send finds the response complete and changes nothing.
-    await completeDraft(app.db, survey, draft.id, j, now, flag);
+    await completeDraft(app.db, survey, draft, j, now, flag);
     return reply.redirect(pageUrl(survey, 'thank-you'), 303);
   });
 
@@ -351,7 +361,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     const draft = await currentDraft(request, survey);
     if (!draft) return reply.redirect(base(survey), 303);
     if (draft.status === 'partial')
-      return reply.redirect(pageUrl(survey, journey(survey, draftAnswers(draft)).next), 303);
+      return reply.redirect(pageUrl(survey, storedJourney(survey, draft.answers).next), 303);
     // "Thank you" only once the response is on disk, even if another tab's Send has only just committed it.
     await whenDurable(app.db);
     return reply.view('pages/thank-you.eta', { title: 'Thank you', survey });
@@ -420,7 +430,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       return renderPage(request, reply, survey, j, page, parsed.form, parsed.errors, returnToCheck, 422);
     }
     const after = journey(survey, { ...j.kept, [page.id]: parsed.answers });
-    await saveDraftAnswers(app.db, survey, draft.id, after, opts.now(), honeypot ? 'honeypot' : null);
+    await saveDraftAnswers(app.db, survey, draft, after, opts.now(), honeypot ? 'honeypot' : null);
     const at = after.route.findIndex((p) => p.id === page.id);
     const next = returnToCheck ? after.next : (after.route[at + 1]?.id ?? after.next);
     return reply.redirect(pageUrl(survey, next), 303);
