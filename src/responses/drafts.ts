@@ -191,20 +191,40 @@ export async function saveDraftAnswers(
 ) {
   const at = toMinute(now);
   const answers = JSON.stringify(state.kept);
-  return db.transaction().execute(async (trx) => {
-    const read = await takeDraftAsRead(trx, draft, (row) => ({ updated_at: at, answers, flag: row.flag ?? flag }));
-    if (read) {
-      await replaceStoredRoute(trx, survey, read.was, read.now, state);
-      return true;
-    }
-    const id = typeof draft === 'string' ? draft : draft.id;
-    const row = await takeDraft(trx, id, at);
-    if (!row) return false;
-    const saved = { ...row, answers, flag: row.flag ?? flag };
-    await setAnswers(trx, id, { answers: saved.answers, flag: saved.flag });
-    await replaceStoredRoute(trx, survey, row, saved, state);
+  return db
+    .transaction()
+    .execute((trx) =>
+      writeDraft(trx, survey, draft, at, (row) => ({ updated_at: at, answers, flag: row.flag ?? flag }), state),
+    );
+}
+
+type DraftChange = Pick<ResponseRow, 'answers' | 'flag' | 'updated_at'> & Partial<ResponseRow>;
+
+/**
+ * Takes a draft (as read, else afresh: see takeDraftAsRead and takeDraft),
+ * changes it to `change(row)` and moves what it counts for to `route`.
+ * Returns whether it was still a draft to change.
+ */
+async function writeDraft(
+  trx: Transaction<Database>,
+  survey: Survey,
+  draft: string | ResponseRow,
+  at: string,
+  change: (row: ResponseRow) => DraftChange,
+  route: Route,
+): Promise<boolean> {
+  const read = await takeDraftAsRead(trx, draft, change);
+  if (read) {
+    await replaceStoredRoute(trx, survey, read.was, read.now, route);
     return true;
-  });
+  }
+  const id = typeof draft === 'string' ? draft : draft.id;
+  const row = await takeDraft(trx, id, at);
+  if (!row) return false;
+  const set = change(row);
+  await setAnswers(trx, id, set);
+  await replaceStoredRoute(trx, survey, row, { ...row, ...set }, route);
+  return true;
 }
 
 /**
@@ -219,7 +239,7 @@ export async function saveDraftAnswers(
 async function takeDraftAsRead(
   trx: Transaction<Database>,
   draft: string | ResponseRow,
-  change: (row: ResponseRow) => Pick<ResponseRow, 'answers' | 'flag' | 'updated_at'> & Partial<ResponseRow>,
+  change: (row: ResponseRow) => DraftChange,
 ): Promise<{ was: ResponseRow; now: ResponseRow } | undefined> {
   if (typeof draft === 'string' || draft.status !== 'partial') return undefined;
   const set = change(draft);
@@ -315,37 +335,19 @@ export async function completeDraft(
   flag: ResponseFlag | null = null,
 ): Promise<boolean> {
   const at = toMinute(now);
-  const id = typeof draft === 'string' ? draft : draft.id;
-  return db.transaction().execute(async (trx) => {
-    const read = await takeDraftAsRead(trx, draft, (row) => ({
-      status: 'complete',
-      submitted_at: at,
-      updated_at: at,
-      answers: JSON.stringify(route.answers),
-      flag: row.flag ?? flag,
-    }));
-    if (read) {
-      await replaceStoredRoute(trx, survey, read.was, read.now, route);
-      return true;
-    }
-    const row = await takeDraft(trx, id, at);
-    if (!row) return false;
-    const complete: ResponseRow = {
-      ...row,
-      status: 'complete',
-      submitted_at: at,
-      answers: JSON.stringify(route.answers),
-      flag: row.flag ?? flag,
-    };
-    await setAnswers(trx, id, {
-      status: complete.status,
-      submitted_at: at,
-      answers: complete.answers,
-      flag: complete.flag,
-    });
-    await replaceStoredRoute(trx, survey, row, complete, route);
-    return true;
-  });
+  const answers = JSON.stringify(route.answers);
+  return db
+    .transaction()
+    .execute((trx) =>
+      writeDraft(
+        trx,
+        survey,
+        draft,
+        at,
+        (row) => ({ status: 'complete', submitted_at: at, updated_at: at, answers, flag: row.flag ?? flag }),
+        route,
+      ),
+    );
 }
 
 /**
