@@ -12,6 +12,7 @@ import { connect } from '../src/db/connect.ts';
 import { loadSurveys } from '../src/survey/definitions/index.ts';
 import { generateResponses } from './generate.ts';
 import { startPostgres } from './postgres.ts';
+import { signIn } from './sign-in.ts';
 
 const root = join(import.meta.dirname, '..');
 const smoke = process.argv.includes('--smoke');
@@ -61,9 +62,12 @@ interface Load {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Starts a server process on core 0 and waits until it answers. */
+/** The product's server as `npm start` runs it: compiled by `npm run build` (main() builds first). */
+const SERVER = 'dist/src/server.js';
+
+/** Starts a server process on core 0 (TypeScript through tsx, or compiled JavaScript) and waits until it answers. */
 async function startServer(script: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const [command, args] = pinned(0, process.execPath, ['--import', 'tsx', script]);
+  const [command, args] = pinned(0, process.execPath, script.endsWith('.ts') ? ['--import', 'tsx', script] : [script]);
   const child = spawn(command, [...args], {
     cwd: root,
     env: {
@@ -199,29 +203,7 @@ async function dataset(count: number): Promise<string> {
 }
 
 /** Signs in as the benchmark analyst and returns the cookie header. */
-async function signIn(port: number): Promise<string> {
-  const jar = new Map<string, string>();
-  const keep = (res: Response) => {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const at = pair.indexOf('=');
-      jar.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-  };
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const page = await fetch(`http://127.0.0.1:${port}/admin/login`);
-  keep(page);
-  const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const res = await fetch(`http://127.0.0.1:${port}/admin/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
-    body: new URLSearchParams({ _csrf: token, email: 'bench@example.org', password: PASSWORD }).toString(),
-  });
-  keep(res);
-  if (res.status !== 303) throw new Error(`sign-in answered ${res.status}`);
-  return cookie();
-}
+const signInAnalyst = (port: number) => signIn(`http://127.0.0.1:${port}`, 'bench@example.org', PASSWORD);
 
 interface Download {
   seconds: number;
@@ -278,9 +260,12 @@ const section = (title: string, intro: string, header: string[], lines: string[]
   rows.push('');
 };
 
-/** Runs a CLI command under /usr/bin/time: wall seconds, peak RSS in MB, and what it said on stderr. */
+/**
+ * Runs a CLI command (compiled, as `node dist/src/cli.js`) under
+ * /usr/bin/time: wall seconds, peak RSS in MB, and what it said on stderr.
+ */
 function timedCli(args: string[], databaseUrl: string, stdout: number | 'ignore' = 'ignore'): [number, number, string] {
-  const run = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, '--import', 'tsx', 'src/cli.ts', ...args], {
+  const run = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, 'dist/src/cli.js', ...args], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: databaseUrl, DRAFT_RETENTION_DAYS: 'off' },
     stdio: ['ignore', stdout, 'pipe'],
@@ -292,6 +277,8 @@ function timedCli(args: string[], databaseUrl: string, stdout: number | 'ignore'
 }
 
 async function main() {
+  // The servers and the CLI run compiled, as in production.
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
   const seconds = smoke ? 2 : 15;
   const fresh = (name: string) => {
     const path = join(dataDir, `${name}.sqlite`);
@@ -324,7 +311,7 @@ async function main() {
     const ceiling = load('baseline-post', 3989, { duration: seconds, connections: 50 });
     await stop(server);
     log('question-page POST…');
-    server = await startServer('src/server.ts', { DATABASE_URL: fresh('question-post') }, 3991);
+    server = await startServer(SERVER, { DATABASE_URL: fresh('question-post') }, 3991);
     const questionPost = load('question-post', 3991, { duration: seconds, connections: 50 });
     await stop(server);
     if (faults(questionPost) || !questionPost.requests) problems.push('question POSTs failed');
@@ -356,7 +343,7 @@ async function main() {
   if (want('journeys')) {
     const base = await baseline();
     log('whole journeys…');
-    server = await startServer('src/server.ts', { DATABASE_URL: fresh('journeys') }, 3992);
+    server = await startServer(SERVER, { DATABASE_URL: fresh('journeys') }, 3992);
     const journeys = load('journeys', 3992, { duration: seconds * 2, connections: 50 });
     const journeyRss = peakRssMb(server.pid);
     await stop(server);
@@ -405,7 +392,7 @@ async function main() {
   const analysisLines: string[][] = [];
   /** Four analysts at once on each view and filter of the server on `port`: one table line each. */
   const analysisViews = async (port: number, label: string) => {
-    const cookie = await signIn(port);
+    const cookie = await signInAnalyst(port);
     const lines: string[][] = [];
     for (const [filter, query] of filters) {
       for (const [what, url] of [
@@ -432,7 +419,7 @@ async function main() {
     for (const size of sizes) {
       const path = await dataset(size);
       log(`analysis at ${size}…`);
-      server = await startServer('src/server.ts', { DATABASE_URL: path }, 3993);
+      server = await startServer(SERVER, { DATABASE_URL: path }, 3993);
       analysisLines.push(...(await analysisViews(3993, String(size))));
       await stop(server);
     }
@@ -481,8 +468,8 @@ async function main() {
       }
       // The downloads as an analyst gets them: over HTTP, made in the server's export worker.
       log(`CSV and XLSX downloads of ${size}…`);
-      server = await startServer('src/server.ts', { DATABASE_URL: path }, 3994);
-      const cookie = await signIn(3994);
+      server = await startServer(SERVER, { DATABASE_URL: path }, 3994);
+      const cookie = await signInAnalyst(3994);
       for (const [what, file] of [
         ['CSV download (HTTP, worker)', 'responses.csv'],
         ['XLSX download (HTTP, worker)', 'workbook.xlsx'],
@@ -515,8 +502,8 @@ async function main() {
     // A copy: the journeys add responses, and the cached dataset must stay as it is.
     const path = fresh(`export-during-journeys-${size}`);
     copyFileSync(source, path);
-    server = await startServer('src/server.ts', { DATABASE_URL: path }, 3995);
-    const cookie = await signIn(3995);
+    server = await startServer(SERVER, { DATABASE_URL: path }, 3995);
+    const cookie = await signInAnalyst(3995);
     const window = smoke ? 4 : 30;
     const duringLines: string[][] = [];
     const line = (what: string, journeys: Load, made: Download[]) =>
@@ -576,7 +563,7 @@ async function main() {
         const ports = Array.from({ length: instances }, (_, i) => 3994 + i);
         const servers: ChildProcess[] = [];
         // One after the other: the first migrates the new database.
-        for (const port of ports) servers.push(await startServer('src/server.ts', { DATABASE_URL: url }, port));
+        for (const port of ports) servers.push(await startServer(SERVER, { DATABASE_URL: url }, port));
         const result = await loadSpread('journeys', ports, { duration: seconds * 2, connections: 50 });
         const rss = servers.map((child) => peakRssMb(child.pid));
         for (const child of servers) await stop(child);
@@ -621,7 +608,7 @@ async function main() {
         await postgres.fresh(`${name}_done`);
       }
       log(`analysis on PostgreSQL at ${size}…`);
-      server = await startServer('src/server.ts', { DATABASE_URL: postgres.url(name) }, 3996);
+      server = await startServer(SERVER, { DATABASE_URL: postgres.url(name) }, 3996);
       const pgAnalysis = await analysisViews(3996, String(size));
       await stop(server);
       problems.push(

@@ -12,6 +12,7 @@ import errorsPlugin from './plugins/errors.ts';
 import overloadPlugin, { type OverloadSettings } from './plugins/overload.ts';
 import securityPlugin from './plugins/security.ts';
 import viewsPlugin from './plugins/views.ts';
+import { appRoot } from './root.ts';
 import adminRoutes, { type AdminSettings } from './routes/admin/index.ts';
 import publicPages from './routes/public-pages.ts';
 import type { RespondentGuardSettings } from './routes/respondent/guards.ts';
@@ -82,7 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.overload) await app.register(overloadPlugin, options.overload);
   await app.register(securityPlugin, { publicUrl: config.publicUrl, trustProxy: config.trustProxy });
   await app.register(fastifyStatic, {
-    root: join(import.meta.dirname, '../public'),
+    root: join(appRoot, 'public'),
     prefix: '/public/',
     index: false,
     maxAge: '1h',

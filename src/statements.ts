@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { appRoot } from './root.ts';
 
 // The statements a council must publish beside its survey: the privacy notice
 // (UK GDPR Articles 13 and 14), the accessibility statement (Public Sector
@@ -12,7 +13,7 @@ import { z } from 'zod';
 // details, the compliance status) comes from this file, one per deployment.
 
 /** The file used when STATEMENTS_FILE is not set: the defaults for the CSP 2019 survey. */
-export const DEFAULT_STATEMENTS_FILE = join(import.meta.dirname, '../config/statements.json');
+export const DEFAULT_STATEMENTS_FILE = join(appRoot, 'config/statements.json');
 
 const text = z.string().trim().min(1);
 const paragraphs = z.array(text).min(1);

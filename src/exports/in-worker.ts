@@ -22,8 +22,14 @@ export class ExportsBusy extends Error {
   }
 }
 
-/** The worker runs TypeScript, like the rest of the app: its entry registers tsx first. */
-const WORKER_FILE = new URL('./worker-entry.mjs', import.meta.url);
+/**
+ * The worker's first module. Compiled (`npm start` runs dist/), it is the
+ * worker's own JavaScript; run as TypeScript (tsx, the tests), an entry that
+ * registers tsx first.
+ */
+const WORKER_FILE = import.meta.url.endsWith('.js')
+  ? new URL('./export-worker.js', import.meta.url)
+  : new URL('./worker-entry.mjs', import.meta.url);
 
 /** Workers making an export now. */
 const busy = new Set<Worker>();
@@ -59,7 +65,7 @@ function takeWorker(): Worker {
     return worker;
   }
   const worker = new Worker(WORKER_FILE, {
-    // Nothing from this thread's command line: the entry sets up TypeScript itself.
+    // Nothing from this thread's command line: the entry sets up TypeScript itself when it is needed.
     execArgv: [],
   });
   worker.once('exit', () => {

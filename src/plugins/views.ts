@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import fp from 'fastify-plugin';
+import { appRoot } from '../root.ts';
 
-export const viewsDir = join(import.meta.dirname, '../../views');
+export const viewsDir = join(appRoot, 'views');
 
 /** Eta templates from views/, escaped by default (`<%= %>`); cached unless in development. */
 export default fp(

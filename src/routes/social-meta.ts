@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { appRoot } from '../root.ts';
 import type { Survey } from '../survey/definition.ts';
 import { type HeadMeta, shareCardText, startPageMeta } from '../survey/share.ts';
 
@@ -7,7 +8,7 @@ import { type HeadMeta, shareCardText, startPageMeta } from '../survey/share.ts'
 // scripts/make-share-images.ts: `share-<slug>.png` for a survey that has its
 // own, `share-default.png` for any other.
 
-const imagesDir = join(import.meta.dirname, '../../public/images');
+const imagesDir = join(appRoot, 'public/images');
 
 /** What share-default.png says (see DEFAULT_CARD in scripts/make-share-images.ts). */
 const DEFAULT_CARD_TEXT = shareCardText({

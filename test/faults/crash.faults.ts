@@ -86,7 +86,7 @@ it(`keeps every acknowledged answer through ${CYCLES} SIGKILLs under concurrent 
   const pages = journeys.reduce((n, j) => n + j.acknowledged, 0);
   recordFault('crash', {
     fault: 'Process crash (SIGKILL) under concurrent submissions',
-    injected: `${CYCLES} SIGKILLs of a real server process (\`node --import tsx src/server.ts\`) at a random moment 0.2–0.9 s into load from ${WORKERS} concurrent respondents (20% double-clicking Send); restart after each`,
+    injected: `${CYCLES} SIGKILLs of a real server process (the compiled \`node dist/src/server.js\` that \`npm start\` runs) at a random moment 0.2–0.9 s into load from ${WORKERS} concurrent respondents (20% double-clicking Send); restart after each`,
     cycles: CYCLES,
     acknowledged: sent,
     lost: problems.length,

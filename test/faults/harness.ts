@@ -21,10 +21,9 @@ export const COOKIE_SECRET = 'faults-secret-faults-secret-faults-secret-0123';
 // --- The server ----------------------------------------------------------------
 
 /**
- * `src/server.ts` in its own process, as `npm start` runs it (without the CSS
- * build). Started with `node --import tsx` rather than the `tsx` command:
- * that command is a wrapper that runs the server in a child process, so a
- * SIGKILL sent to it would leave the real server running.
+ * The compiled server (`dist/src/server.js`, built once by the fault tests'
+ * global setup) in its own process, as `npm start` runs it: with `node`
+ * itself, so a SIGKILL reaches the server and not a wrapper around it.
  */
 export class ServerProcess {
   private constructor(
@@ -36,7 +35,7 @@ export class ServerProcess {
 
   /** `env` adds to the environment or, with undefined, takes a variable out. */
   static async start(databaseUrl: string, env: Record<string, string | undefined> = {}, timeoutMs = 30_000) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, ['dist/src/server.js'], {
       cwd: ROOT,
       env: {
         ...process.env,
