@@ -317,7 +317,7 @@ async function main() {
     if (faults(questionPost) || !questionPost.requests) problems.push('question POSTs failed');
     section(
       'Question-page POST against the bare baseline',
-      `50 connections for ${seconds} s each. The baseline is Fastify + formbody + better-sqlite3 inserting one row per POST in WAL mode, durable as the product is: synchronous=FULL, each insert fsynced before the answer. The product saves a real answer (a draft's page: its row locked, values and pages changed, the running counts moved) with a group commit (synchronous=NORMAL plus one shared fsync of the log before any save is acknowledged). The last line is the bare baseline without any fsync (synchronous=NORMAL, not durable): the CPU ceiling of Fastify and SQLite on this machine, for scale. Target: the product at no less than 50% of the baseline's rate.`,
+      `50 connections for ${seconds} s each. The baseline is Fastify + formbody + better-sqlite3 inserting one row per POST in WAL mode, durable as the product is: synchronous=FULL, each insert fsynced before the answer. The product saves a real answer (a draft's page: its row locked, values and pages changed, the running counts moved) with saves made at the same moment sharing one transaction (each in its own savepoint) and a group commit (synchronous=NORMAL plus one shared fsync of the log before any save is acknowledged). The last line is the bare baseline without any fsync (synchronous=NORMAL, not durable): the CPU ceiling of Fastify and SQLite on this machine, for scale. Target: the product at no less than 50% of the baseline's rate.`,
       ['server', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline'],
       [
         ['bare baseline (durable: fsync per insert)', fmt(base.rps), fmt(base.p50), fmt(base.p99), '1.00'],
@@ -487,7 +487,7 @@ async function main() {
     }
     section(
       'Export and import',
-      "Wall time and peak RSS of the whole CLI process (`/usr/bin/time`, Node start-up included); for the downloads, the time curl takes to fetch the file from the server, and the server's peak RSS so far (its export runs in a worker thread inside it). Targets: CSV export of 1M in under 10 s with peak RSS under 200 MB, XLSX export of 1M in under 90 s; cost growing no faster than linearly.",
+      "Wall time and peak RSS of the whole CLI process (the compiled `node dist/src/cli.js`, under `/usr/bin/time`, Node start-up included); for the downloads, the time curl takes to fetch the file from the server, and the server's peak RSS so far (its export runs in a worker thread inside it). Targets: CSV export of 1M in under 10 s with peak RSS under 200 MB, XLSX export of 1M in under 90 s; cost growing no faster than linearly.",
       ['responses', 'what', 'seconds', 'rows/s', 'peak RSS MB'],
       exportLines,
     );
@@ -632,7 +632,7 @@ async function main() {
     '',
     `Made by \`npm run bench${smoke ? ' -- --smoke' : ''}\` on ${new Date().toISOString().slice(0, 10)}.`,
     '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${hasTaskset ? 'servers on core 0 and the load generator on core 1 (taskset)' : 'no taskset: not pinned'}. The machine is shared: compare the ratios within this run, not absolute figures across runs.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${hasTaskset ? 'servers on core 0 and the load generator on core 1 (taskset)' : 'no taskset: not pinned'}. The product runs as `npm start` runs it, compiled (`node dist/src/server.js`, and the CLI as `node dist/src/cli.js`). The machine is shared: compare the ratios within this run, not absolute figures across runs.`,
     '',
   ];
   const target = smoke

@@ -182,6 +182,25 @@ export class CountSheet {
     }
   }
 
+  /** Adds the move of a response's counts from `before` to `after` (null: nothing) to the sheet. */
+  record(before: Contribution | null, after: Contribution | null) {
+    if (before && after) this.move(before, after);
+    else if (before) this.add(before.dims, before.metrics, -1);
+    else if (after) this.add(after.dims, after.metrics, 1);
+  }
+
+  /** Adds another sheet's counts to this one's. */
+  merge(other: CountSheet) {
+    for (const [table, rows] of other.rows) {
+      const into = this.rows.get(table) as Map<string, CountRow>;
+      for (const [key, row] of rows) {
+        const kept = into.get(key);
+        if (kept) kept.n += row.n;
+        else into.set(key, { ...row });
+      }
+    }
+  }
+
   private addTo({ table, dims: kept }: (typeof ROLLUPS)[number], dims: Dims, metrics: readonly string[], n: number) {
     const prefix = kept.map((d) => dims[d]).join('\u0000');
     const rows = this.rows.get(table) as Map<string, CountRow>;
@@ -211,9 +230,33 @@ export class CountSheet {
         .sort()
         .map((key) => sheet.get(key) as CountRow)
         .filter((r) => r.n !== 0);
-      for (let i = 0; i < rows.length; i += 1000) await add(db, rows.slice(i, i + 1000));
+      for (const [from, to] of chunks(rows.length)) await add(db, rows.slice(from, to));
     }
   }
+}
+
+/** Most count rows in one statement. */
+const CHUNK_ROWS = 32;
+
+/**
+ * Splits `count` rows into statements of CHUNK_ROWS rows and then of powers
+ * of two: each size is a query compiled and prepared once and kept (see
+ * reusable), so however many rows a sheet has, a rollup has at most seven.
+ */
+export function chunks(count: number): [number, number][] {
+  const out: [number, number][] = [];
+  let at = 0;
+  while (count - at >= CHUNK_ROWS) {
+    out.push([at, at + CHUNK_ROWS]);
+    at += CHUNK_ROWS;
+  }
+  for (let size = CHUNK_ROWS / 2; size >= 1; size /= 2) {
+    if (count - at >= size) {
+      out.push([at, at + size]);
+      at += size;
+    }
+  }
+  return out;
 }
 
 /**
@@ -223,9 +266,7 @@ export class CountSheet {
  */
 export async function applyContribution(db: Db, before: Contribution | null, after: Contribution | null) {
   const sheet = new CountSheet();
-  if (before && after) sheet.move(before, after);
-  else if (before) sheet.add(before.dims, before.metrics, -1);
-  else if (after) sheet.add(after.dims, after.metrics, 1);
+  sheet.record(before, after);
   await sheet.write(db);
 }
 

@@ -5,6 +5,7 @@ import { reusable } from '../db/reusable.ts';
 import type { Database, NewResponse, ResponseFlag, ResponseRow } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { type Answers, type Journey, journey, type Values } from '../survey/journey.ts';
+import { runSave, type SaveScope } from './save-batches.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -54,9 +55,9 @@ export async function createDraft(
     answers: '{}',
     flag: draft.flag ?? null,
   };
-  await db.transaction().execute(async (trx) => {
+  await runSave(db, async ({ trx, counts }) => {
     await insertDraft(trx, row);
-    await replaceRoute(trx, survey, row, { answers: {}, values: {} }, null);
+    await replaceRoute(trx, survey, row, { answers: {}, values: {} }, null, undefined, counts);
   });
   return id;
 }
@@ -191,11 +192,9 @@ export async function saveDraftAnswers(
 ) {
   const at = toMinute(now);
   const answers = JSON.stringify(state.kept);
-  return db
-    .transaction()
-    .execute((trx) =>
-      writeDraft(trx, survey, draft, at, (row) => ({ updated_at: at, answers, flag: row.flag ?? flag }), state),
-    );
+  return runSave(db, (scope) =>
+    writeDraft(scope, survey, draft, at, (row) => ({ updated_at: at, answers, flag: row.flag ?? flag }), state),
+  );
 }
 
 type DraftChange = Pick<ResponseRow, 'answers' | 'flag' | 'updated_at'> & Partial<ResponseRow>;
@@ -206,7 +205,7 @@ type DraftChange = Pick<ResponseRow, 'answers' | 'flag' | 'updated_at'> & Partia
  * Returns whether it was still a draft to change.
  */
 async function writeDraft(
-  trx: Transaction<Database>,
+  { trx, counts }: SaveScope,
   survey: Survey,
   draft: string | ResponseRow,
   at: string,
@@ -215,7 +214,7 @@ async function writeDraft(
 ): Promise<boolean> {
   const read = await takeDraftAsRead(trx, draft, change);
   if (read) {
-    await replaceStoredRoute(trx, survey, read.was, read.now, route);
+    await replaceStoredRoute(trx, survey, read.was, read.now, route, counts);
     return true;
   }
   const id = typeof draft === 'string' ? draft : draft.id;
@@ -223,7 +222,7 @@ async function writeDraft(
   if (!row) return false;
   const set = change(row);
   await setAnswers(trx, id, set);
-  await replaceStoredRoute(trx, survey, row, { ...row, ...set }, route);
+  await replaceStoredRoute(trx, survey, row, { ...row, ...set }, route, counts);
   return true;
 }
 
@@ -266,6 +265,8 @@ export async function replaceRoute(
   before: Contribution | null,
   /** The route stored before (see replaceStoredRoute): only what changed is written. Without it, all is rewritten. */
   stored?: Route,
+  /** Where to move the counts, for the caller to write later in the transaction (see runSave); without it, they are written here. */
+  counts?: CountSheet,
 ) {
   const id = row.id;
   if (before && !stored) {
@@ -294,7 +295,9 @@ export async function replaceRoute(
     .filter((page) => !(page in was.answers))
     .map((page_id) => ({ response_id: id, page_id }));
   if (pages.length) await insertPages(trx, pages);
-  await applyContribution(trx, before, routeContribution(survey, row, route));
+  const after = routeContribution(survey, row, route);
+  if (counts) counts.record(before, after);
+  else await applyContribution(trx, before, after);
 }
 
 function sameValue(a: Values[string] | undefined, b: Values[string] | undefined): boolean {
@@ -314,9 +317,10 @@ async function replaceStoredRoute(
   was: ResponseRow,
   row: ResponseRow,
   route: Route,
+  counts: CountSheet,
 ) {
   const stored = storedJourney(survey, was.answers);
-  await replaceRoute(trx, survey, row, route, routeContribution(survey, was, stored), stored);
+  await replaceRoute(trx, survey, row, route, routeContribution(survey, was, stored), stored, counts);
 }
 
 /**
@@ -336,18 +340,16 @@ export async function completeDraft(
 ): Promise<boolean> {
   const at = toMinute(now);
   const answers = JSON.stringify(route.answers);
-  return db
-    .transaction()
-    .execute((trx) =>
-      writeDraft(
-        trx,
-        survey,
-        draft,
-        at,
-        (row) => ({ status: 'complete', submitted_at: at, updated_at: at, answers, flag: row.flag ?? flag }),
-        route,
-      ),
-    );
+  return runSave(db, (scope) =>
+    writeDraft(
+      scope,
+      survey,
+      draft,
+      at,
+      (row) => ({ status: 'complete', submitted_at: at, updated_at: at, answers, flag: row.flag ?? flag }),
+      route,
+    ),
+  );
 }
 
 /**

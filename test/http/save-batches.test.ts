@@ -1,0 +1,122 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { countsDisagreements } from '../../src/analysis/check-counts.ts';
+import { openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
+import { createDraft, findDraft, newDraftToken, saveDraftAnswers } from '../../src/responses/drafts.ts';
+import { MAX_SAVES_PER_TRANSACTION, runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';
+import { journey } from '../../src/survey/journey.ts';
+import { cspSurvey, makeApp, type TestApp } from '../helpers.ts';
+
+const survey = cspSurvey();
+const NOW = new Date('2026-12-01T10:00:00Z');
+
+let t: TestApp | undefined;
+let connection: SqliteConnection | undefined;
+afterEach(async () => {
+  await connection?.db.destroy();
+  connection = undefined;
+  await t?.close();
+  t = undefined;
+});
+
+/** A draft started, and its id. */
+async function draft(db: TestApp['db'], channel = 'web') {
+  const { hash } = newDraftToken();
+  const id = await createDraft(db, survey, { channel, tokenHash: hash, now: NOW });
+  return { id, hash };
+}
+
+const area = (code: string) => journey(survey, { area: { area: code } });
+
+describe('respondents saving at once (either engine)', () => {
+  it('are all saved, each exactly once, and the running counts agree with the stored answers', async () => {
+    t = await makeApp();
+    const db = t.db;
+    const drafts = await Promise.all(Array.from({ length: 40 }, (_, i) => draft(db, i % 2 ? 'web' : 'facebook')));
+    const codes = ['dartford', 'gravesham'];
+    const saved = await Promise.all(
+      drafts.map(({ id }, i) => saveDraftAnswers(db, survey, id, area(codes[i % 2] as string), NOW)),
+    );
+    expect(saved).toEqual(drafts.map(() => true));
+    for (const [i, { hash }] of drafts.entries()) {
+      const row = await findDraft(db, survey.slug, hash);
+      expect(JSON.parse(row?.answers ?? '{}')).toEqual({ area: { area: codes[i % 2] } });
+    }
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+  });
+
+  it('keep one failing save from taking the others with it', async () => {
+    t = await makeApp();
+    const db = t.db;
+    const [a, b, c] = await Promise.all([draft(db), draft(db), draft(db)]);
+    const failing = runSave(db, async ({ trx }) => {
+      await trx
+        .updateTable('responses')
+        .set({ channel: 'poster' })
+        .where('id', '=', b?.id as string)
+        .execute();
+      throw new Error('a save that went wrong half way');
+    });
+    const results = await Promise.allSettled([
+      saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW),
+      failing,
+      saveDraftAnswers(db, survey, c?.id as string, area('gravesham'), NOW),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('a save that went wrong half way');
+    const channels = await db.selectFrom('responses').select(['id', 'channel', 'answers']).orderBy('id').execute();
+    expect(channels.find((r) => r.id === b?.id)?.channel).toBe('web');
+    expect(channels.find((r) => r.id === c?.id)?.answers).toBe(JSON.stringify({ area: { area: 'gravesham' } }));
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+  });
+});
+
+describe('save batches on SQLite', () => {
+  it('run the saves of the moment in one transaction, and answer each only once it is on disk', async () => {
+    connection = await openSqliteDatabase(join(mkdtempSync(join(tmpdir(), 'soundings-batches-')), 'db.sqlite'));
+    const { db, wal } = connection;
+    const drafts = await Promise.all(Array.from({ length: 100 }, () => draft(db)));
+    const before = saveBatchesDone(db);
+    const fsyncsBefore = wal.fsyncs;
+    /** The fsyncs of the log done when each save was answered, in the order they were answered. */
+    const fsyncsSeen: number[] = [];
+    await Promise.all(
+      drafts.map(({ id }) =>
+        saveDraftAnswers(db, survey, id, area('dartford'), NOW).then(() => fsyncsSeen.push(wal.fsyncs - fsyncsBefore)),
+      ),
+    );
+    const after = saveBatchesDone(db);
+    expect(after.saves - before.saves).toBe(100);
+    // Gathered, but never more than the bound in one transaction.
+    expect(after.transactions - before.transactions).toBe(Math.ceil(100 / MAX_SAVES_PER_TRANSACTION));
+    // The first transaction's saves answered after an fsync, the second's after another (begun after it committed).
+    expect(fsyncsSeen.slice(0, MAX_SAVES_PER_TRANSACTION).every((n) => n >= 1)).toBe(true);
+    expect(fsyncsSeen.slice(MAX_SAVES_PER_TRANSACTION).every((n) => n >= 2)).toBe(true);
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+  });
+
+  it('answer every save of a transaction SQLite rolled back with the error, having stored none of them', async () => {
+    t = await makeApp({ engine: 'sqlite' });
+    const db = t.db;
+    const [a, b] = await Promise.all([draft(db), draft(db)]);
+    const results = await Promise.allSettled([
+      saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW),
+      // As SQLite does after SQLITE_FULL: the whole transaction is gone, not just this save.
+      runSave(db, async ({ trx }) => {
+        await sql`rollback`.execute(trx);
+        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      }),
+      saveDraftAnswers(db, survey, b?.id as string, area('gravesham'), NOW),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const r of results) expect((r as PromiseRejectedResult).reason.code).toBe('SQLITE_FULL');
+    const rows = await db.selectFrom('responses').select('answers').execute();
+    expect(rows.map((r) => r.answers)).toEqual(['{}', '{}']);
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+    // The next saves go on as usual.
+    expect(await saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW)).toBe(true);
+  });
+});
