@@ -632,7 +632,7 @@ async function main() {
     '',
     `Made by \`npm run bench${smoke ? ' -- --smoke' : ''}\` on ${new Date().toISOString().slice(0, 10)}.`,
     '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${hasTaskset ? 'servers on core 0 and the load generator on core 1 (taskset)' : 'no taskset: not pinned'}. The product runs as `npm start` runs it, compiled (`node dist/src/server.js`, and the CLI as `node dist/src/cli.js`). The machine is shared: compare the ratios within this run, not absolute figures across runs.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${hasTaskset ? 'servers on core 0 and the load generator on core 1 (taskset)' : 'no taskset: not pinned'}. The product runs as \`npm start\` runs it, compiled (\`node dist/src/server.js\`, and the CLI as \`node dist/src/cli.js\`). The machine is shared: compare the ratios within this run, not absolute figures across runs.`,
     '',
   ];
   const target = smoke
