@@ -137,19 +137,49 @@ export const ROLLUPS: { table: CountsTable; dims: DimName[] }[] = [
 
 type CountRow = Partial<Dims> & { metric: string; n: number };
 
-/** Adds rows of counts to a rollup's (compiled once per number of rows: see reusable). */
+/**
+ * The metrics in `before` and not in `after` (gone), and the other way about
+ * (came). A response counts for a metric at most once, but the lists are
+ * compared as multisets all the same.
+ */
+function metricsChanged(before: readonly string[], after: readonly string[]): { gone: string[]; came: string[] } {
+  const delta = new Map<string, number>();
+  for (const m of before) delta.set(m, (delta.get(m) ?? 0) - 1);
+  for (const m of after) delta.set(m, (delta.get(m) ?? 0) + 1);
+  const gone: string[] = [];
+  const came: string[] = [];
+  for (const [m, n] of delta) {
+    for (let i = n; i < 0; i++) gone.push(m);
+    for (let i = n; i > 0; i--) came.push(m);
+  }
+  return { gone, came };
+}
+
+/**
+ * Adds rows of counts to a rollup's (compiled once per number of rows: see
+ * reusable). Every row has its metric, its count and the rollup's dimensions,
+ * in that order, none of them null: one shape per number of rows.
+ */
 const ADD_COUNTS = new Map(
   ROLLUPS.map(({ table, dims }) => [
     table,
-    reusable((db: Kysely<Database>, rows: CountRow[]) =>
-      (db as Kysely<any>)
-        .insertInto(table)
-        .values(rows)
-        .onConflict((oc: any) =>
-          oc
-            .columns([...dims, 'metric'])
-            .doUpdateSet((eb: any) => ({ n: eb(`${table}.n`, '+', eb.ref('excluded.n')) })),
-        ),
+    reusable(
+      (db: Kysely<Database>, rows: CountRow[]) =>
+        (db as Kysely<any>)
+          .insertInto(table)
+          .values(rows)
+          .onConflict((oc: any) =>
+            oc
+              .columns([...dims, 'metric'])
+              .doUpdateSet((eb: any) => ({ n: eb(`${table}.n`, '+', eb.ref('excluded.n')) })),
+          ),
+      (values, rows) => {
+        for (const row of rows) {
+          values.push(row.metric, row.n);
+          for (const d of dims) values.push(row[d]);
+        }
+        return String(rows.length);
+      },
     ),
   ]),
 );
@@ -169,12 +199,13 @@ export class CountSheet {
    * that changed are touched: most of a response's metrics stay as they were.
    */
   move(before: Contribution, after: Contribution) {
+    // The metrics that changed, worked out once for every rollup whose dimensions stayed.
+    let changed: { gone: string[]; came: string[] } | undefined;
     for (const rollup of ROLLUPS) {
       if (rollup.dims.every((d) => before.dims[d] === after.dims[d])) {
-        const delta = new Map<string, number>();
-        for (const m of before.metrics) delta.set(m, (delta.get(m) ?? 0) - 1);
-        for (const m of after.metrics) delta.set(m, (delta.get(m) ?? 0) + 1);
-        for (const [m, n] of delta) if (n !== 0) this.addTo(rollup, after.dims, [m], n);
+        changed ??= metricsChanged(before.metrics, after.metrics);
+        this.addTo(rollup, after.dims, changed.gone, -1);
+        this.addTo(rollup, after.dims, changed.came, 1);
       } else {
         this.addTo(rollup, before.dims, before.metrics, -1);
         this.addTo(rollup, after.dims, after.metrics, 1);

@@ -110,4 +110,26 @@ describe(`a reusable query (${TEST_ENGINE})`, () => {
     );
     await expect(async () => dated(db, new Date())).rejects.toThrow('not object');
   });
+
+  it('takes a fast shape that gives the values as shapeOf would, and refuses one that does not', async () => {
+    const build = (d: Kysely<Database>, rows: Row[]) =>
+      d.insertInto('survey_schedules').values(rows.map((r) => ({ ...r, closes_at: null, updated_at: 'then' })));
+    const fast = reusable(build, (values, rows) => {
+      for (const r of rows) values.push(r.survey, r.opens_at);
+      return String(rows.length);
+    });
+    await fast(db, [{ survey: 'a', opens_at: '2026-01-01' }]);
+    await fast(db, [{ survey: 'b', opens_at: '2026-02-02' }]);
+    const stored = await db.selectFrom('survey_schedules').select(['survey', 'opens_at']).orderBy('survey').execute();
+    expect(stored).toEqual([
+      { survey: 'a', opens_at: '2026-01-01' },
+      { survey: 'b', opens_at: '2026-02-02' },
+    ]);
+    // Values in another order than the query binds them would swap columns: refused when the shape is compiled.
+    const swapped = reusable(build, (values, rows) => {
+      for (const r of rows) values.push(r.opens_at, r.survey);
+      return String(rows.length);
+    });
+    await expect(swapped(db, [{ survey: 'c', opens_at: '2026-03-03' }])).rejects.toThrow('fastShape gave other values');
+  });
 });
