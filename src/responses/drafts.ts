@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import { applyContribution, type Contribution, CountSheet, routeContribution } from '../analysis/counts.ts';
 import { reusable } from '../db/reusable.ts';
 import type { Database, NewResponse, ResponseFlag, ResponseRow } from '../db/schema.ts';
@@ -15,8 +16,16 @@ export function newDraftToken(): { token: string; hash: string } {
   return { token, hash: hashDraftToken(token) };
 }
 
+/** Draft tokens hashed lately: a respondent sends the same one with every page. */
+const tokenHashes = new LRUCache<string, string>({ max: 10_000 });
+
 export function hashDraftToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  let hash = tokenHashes.get(token);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(token).digest('hex');
+    tokenHashes.set(token, hash);
+  }
+  return hash;
 }
 
 /**

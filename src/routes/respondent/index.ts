@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { whenDurable } from '../../db/connect.ts';
 import type { ResponseRow } from '../../db/schema.ts';
 import { renderError } from '../../plugins/errors.ts';
@@ -26,6 +27,7 @@ import {
   honeypotFilled,
   newPreDraftSecret,
   newTimedDraftToken,
+  RECENT_SECRETS,
   type RespondentGuardSettings,
   sentTooFast,
 } from './guards.ts';
@@ -99,22 +101,22 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       maxAge: DRAFT_COOKIE_MAX_AGE,
     }) as const;
 
-  /** Signed cookies already checked, per request: each check is an HMAC, and a page asks for the draft's twice. */
-  const checkedCookies = new WeakMap<FastifyRequest, Map<string, string | undefined>>();
+  /**
+   * Signed cookies found valid lately, and their values: a respondent sends
+   * the same one with every page, and checking it is an HMAC.
+   */
+  const validCookies = new LRUCache<string, string>({ max: RECENT_SECRETS });
 
   /** A signed cookie's value, or undefined when it is missing or its signature is wrong. */
   const unsigned = (request: FastifyRequest, name: string): string | undefined => {
-    let checked = checkedCookies.get(request);
-    if (checked?.has(name)) return checked.get(name);
     const raw = request.cookies[name];
-    const result = raw ? request.unsignCookie(raw) : undefined;
-    const value = result?.valid && result.value ? result.value : undefined;
-    if (!checked) {
-      checked = new Map();
-      checkedCookies.set(request, checked);
-    }
-    checked.set(name, value);
-    return value;
+    if (!raw) return undefined;
+    const known = validCookies.get(raw);
+    if (known !== undefined) return known;
+    const result = request.unsignCookie(raw);
+    if (!result.valid || !result.value) return undefined;
+    validCookies.set(raw, result.value);
+    return result.value;
   };
 
   /** What the forms' CSRF token is bound to: the draft token, or before Start the pre-draft secret. */
