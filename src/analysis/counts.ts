@@ -186,7 +186,12 @@ const ADD_COUNTS = new Map(
 
 /** Adds metric counts under dimensions into each rollup's rows, keyed for merging. */
 export class CountSheet {
-  readonly rows = new Map<CountsTable, Map<string, CountRow>>(ROLLUPS.map((r) => [r.table, new Map()]));
+  /** Per rollup, its rows by their dimensions' values (joined) and then by metric. */
+  private readonly tables = new Map<CountsTable, Map<string, Map<string, CountRow>>>(
+    ROLLUPS.map((r) => [r.table, new Map()]),
+  );
+  /** What was added to which row, in order, while a journal is kept (see mark). */
+  private journal: { row: CountRow; n: number }[] | undefined;
 
   add(dims: Dims, metrics: readonly string[], sign: number) {
     for (const rollup of ROLLUPS) this.addTo(rollup, dims, metrics, sign);
@@ -220,47 +225,71 @@ export class CountSheet {
     else if (after) this.add(after.dims, after.metrics, 1);
   }
 
-  /** Adds another sheet's counts to this one's. */
-  merge(other: CountSheet) {
-    for (const [table, rows] of other.rows) {
-      const into = this.rows.get(table) as Map<string, CountRow>;
-      for (const [key, row] of rows) {
-        const kept = into.get(key);
-        if (kept) kept.n += row.n;
-        else into.set(key, { ...row });
+  /**
+   * Starts keeping a journal of what is added (if not kept yet) and returns
+   * where it stands now: undo(mark) takes back everything added since.
+   */
+  mark(): number {
+    this.journal ??= [];
+    return this.journal.length;
+  }
+
+  /** Takes back what was added since `mark` (see mark). */
+  undo(mark: number) {
+    const journal = this.journal ?? [];
+    for (let i = journal.length - 1; i >= mark; i--) {
+      const { row, n } = journal[i] as { row: CountRow; n: number };
+      row.n -= n;
+    }
+    journal.length = Math.min(journal.length, mark);
+  }
+
+  /** A rollup's rows with a count other than 0, in one order (by dimensions, then metric). */
+  rowsOf(table: CountsTable): CountRow[] {
+    const byDims = this.tables.get(table) as Map<string, Map<string, CountRow>>;
+    const out: CountRow[] = [];
+    for (const dims of [...byDims.keys()].sort()) {
+      const byMetric = byDims.get(dims) as Map<string, CountRow>;
+      for (const m of [...byMetric.keys()].sort()) {
+        const row = byMetric.get(m) as CountRow;
+        if (row.n !== 0) out.push(row);
       }
     }
+    return out;
   }
 
   private addTo({ table, dims: kept }: (typeof ROLLUPS)[number], dims: Dims, metrics: readonly string[], n: number) {
-    const prefix = kept.map((d) => dims[d]).join('\u0000');
-    const rows = this.rows.get(table) as Map<string, CountRow>;
+    if (!metrics.length) return;
+    let prefix = String(dims[kept[0] as DimName]);
+    for (let i = 1; i < kept.length; i++) prefix += `\u0000${dims[kept[i] as DimName]}`;
+    const byDims = this.tables.get(table) as Map<string, Map<string, CountRow>>;
+    let rows = byDims.get(prefix);
+    if (!rows) {
+      rows = new Map();
+      byDims.set(prefix, rows);
+    }
     for (const m of metrics) {
-      const key = `${prefix}\u0001${m}`;
-      let row = rows.get(key);
+      let row = rows.get(m);
       if (!row) {
         // Built field by field: spreading a projection of the dimensions was most of a page save's time here.
         row = { metric: m, n: 0 };
         for (const d of kept) (row as Record<string, unknown>)[d] = dims[d];
-        rows.set(key, row);
+        rows.set(m, row);
       }
       row.n += n;
+      this.journal?.push({ row, n });
     }
   }
 
   /**
    * Writes the sheet's counts, adding them to those already kept. Rows are
-   * written in one order (by key) in every transaction, so two transactions
-   * updating the same counts at once on PostgreSQL wait for each other
-   * rather than deadlock.
+   * written in one order (see rowsOf) in every transaction, so two
+   * transactions updating the same counts at once on PostgreSQL wait for
+   * each other rather than deadlock.
    */
   async write(db: Db) {
     for (const [table, add] of ADD_COUNTS) {
-      const sheet = this.rows.get(table) ?? new Map<string, CountRow>();
-      const rows = [...sheet.keys()]
-        .sort()
-        .map((key) => sheet.get(key) as CountRow)
-        .filter((r) => r.n !== 0);
+      const rows = this.rowsOf(table);
       for (const [from, to] of chunks(rows.length)) await add(db, rows.slice(from, to));
     }
   }
@@ -423,8 +452,7 @@ export async function recountSurvey(
     let changed = false;
     let recounted = 0;
     for (const { table, dims } of ROLLUPS) {
-      for (const row of sheet.rows.get(table)?.values() ?? []) {
-        if (row.n === 0) continue;
+      for (const row of sheet.rowsOf(table)) {
         recounted++;
         if (kept.get(countKey(table, dims, row)) !== row.n) changed = true;
       }

@@ -6,7 +6,7 @@ import type { Database } from '../db/schema.ts';
 /**
  * Where a respondent's save writes: the transaction, and the sheet its
  * running counts are moved on, written in that same transaction before it
- * commits.
+ * commits (on SQLite, one sheet for all the saves of a transaction).
  */
 export interface SaveScope {
   trx: Transaction<Database>;
@@ -86,11 +86,11 @@ class SaveBatches {
       await this.db.transaction().execute(async (trx) => {
         const counts = new CountSheet();
         for (const waiting of batch) {
-          const own = new CountSheet();
+          const mark = counts.mark();
           await sql`savepoint save`.execute(trx);
           let value: unknown;
           try {
-            value = await waiting.save({ trx, counts: own });
+            value = await waiting.save({ trx, counts });
           } catch (err) {
             try {
               await sql`rollback to save`.execute(trx);
@@ -99,12 +99,12 @@ class SaveBatches {
               // SQLite rolled the whole transaction back (a full disk, say): every save in it gets this error.
               throw err;
             }
+            counts.undo(mark);
             settled.add(waiting);
             waiting.reject(err);
             continue;
           }
           await sql`release save`.execute(trx);
-          counts.merge(own);
           succeeded.push({ waiting, value });
         }
         await counts.write(trx);

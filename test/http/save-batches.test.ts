@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
+import type { Dims } from '../../src/analysis/counts.ts';
 import { openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
 import { createDraft, findDraft, newDraftToken, saveDraftAnswers } from '../../src/responses/drafts.ts';
 import { MAX_SAVES_PER_TRANSACTION, runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';
@@ -52,7 +53,17 @@ describe('respondents saving at once (either engine)', () => {
     t = await makeApp();
     const db = t.db;
     const [a, b, c] = await Promise.all([draft(db), draft(db), draft(db)]);
-    const failing = runSave(db, async ({ trx }) => {
+    const failing = runSave(db, async ({ trx, counts }) => {
+      // Counts moved, then the save fails: they must go with it.
+      const dims: Dims = {
+        survey: survey.slug,
+        status: 'partial',
+        channel: 'poster',
+        area: '',
+        day: '2026-12-01',
+        flagged: 0,
+      };
+      counts.add(dims, ['n|poster'], 7);
       await trx
         .updateTable('responses')
         .set({ channel: 'poster' })
