@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { isSqlite } from '../db/dialect.ts';
 import { reusable } from '../db/reusable.ts';
 import type { Database, ResponseRow } from '../db/schema.ts';
 import { responseBatches } from '../responses/batches.ts';
@@ -288,14 +289,25 @@ export class CountSheet {
    * each other rather than deadlock.
    */
   async write(db: Db) {
+    // On PostgreSQL each statement is a round trip made while holding the locks of the rows written so far (the
+    // counts every save moves): as few as possible. On SQLite, statements of a few sizes, each prepared once.
+    const sqlite = isSqlite(db as Kysely<unknown>);
     for (const [table, add] of ADD_COUNTS) {
       const rows = this.rowsOf(table);
-      for (const [from, to] of chunks(rows.length)) await add(db, rows.slice(from, to));
+      const parts = sqlite ? chunks(rows.length) : slices(rows.length, 1000);
+      for (const [from, to] of parts) await add(db, rows.slice(from, to));
     }
   }
 }
 
-/** Most count rows in one statement. */
+/** [from, to) of `count` rows in slices of `size`. */
+function slices(count: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let at = 0; at < count; at += size) out.push([at, Math.min(count, at + size)]);
+  return out;
+}
+
+/** Most count rows in one statement on SQLite. */
 const CHUNK_ROWS = 32;
 
 /**
