@@ -290,7 +290,8 @@ export class CountSheet {
    */
   async write(db: Db) {
     // On PostgreSQL each statement is a round trip made while holding the locks of the rows written so far (the
-    // counts every save moves): as few as possible. On SQLite, statements of a few sizes, each prepared once.
+    // counts every save moves): as few as possible (a save's up to 64 rows compile once per size, larger sheets
+    // each time: see reusable). On SQLite, statements of a few sizes, each prepared once.
     const sqlite = isSqlite(db as Kysely<unknown>);
     for (const [table, add] of ADD_COUNTS) {
       const rows = this.rowsOf(table);
@@ -313,7 +314,8 @@ const CHUNK_ROWS = 32;
 /**
  * Splits `count` rows into statements of CHUNK_ROWS rows and then of powers
  * of two: each size is a query compiled and prepared once and kept (see
- * reusable), so however many rows a sheet has, a rollup has at most seven.
+ * reusable), so however many rows a sheet has, a rollup's statements come in
+ * at most six sizes.
  */
 export function chunks(count: number): [number, number][] {
   const out: [number, number][] = [];

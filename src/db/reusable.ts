@@ -18,6 +18,9 @@ import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 const MARK = '\u0000soundings-value-';
 const marker = (i: number) => `${MARK}${i}\u0000`;
 
+/** Plans of more values than this are not kept (see reusable). */
+const MAX_KEPT_VALUES = 512;
+
 /** Where each parameter of the compiled SQL comes from: a value of the call (its index) or a constant. */
 type Slot = number | { constant: unknown };
 interface Plan {
@@ -117,8 +120,10 @@ export function reusable<A extends unknown[], R>(
           throw new Error("a reusable query's fastShape gave other values than its arguments hold");
       }
       found = plan(db, build as (db: Runner, ...args: A) => Compilable, args, values.length);
-      // Shapes are few (rows of one page, counts of one save); a bound keeps a bulk caller from filling memory.
-      if (byShape.size < 1000) byShape.set(shape, found);
+      // Shapes are few (rows of one page, counts of one save). Bounds keep a bulk caller from filling memory:
+      // a query of many values (a purge's or an import's count rows) is compiled afresh each time, its cost
+      // small beside the statement's own.
+      if (byShape.size < 1000 && values.length <= MAX_KEPT_VALUES) byShape.set(shape, found);
     }
     const parameters = found.slots.map((slot) => (typeof slot === 'number' ? values[slot] : slot.constant));
     return db.executeQuery({ ...found.compiled, parameters } as CompiledQuery<R>);
