@@ -297,9 +297,24 @@ export class WalSync {
   /** The log file, open for fsyncs (see fdatasync). */
   private fd: number | undefined;
   private closed = false;
+  /**
+   * The first fsync that failed. After it nothing is acknowledged again until
+   * the database is opened afresh (the server restarted): on Linux a failed
+   * fsync may have dropped some of the log's pages from the cache and cleared
+   * the error, so a later fsync that succeeds proves nothing about them, and
+   * SQLite's recovery stops at the first missing page, taking every later
+   * commit with it. PostgreSQL stops for the same reason.
+   */
+  private failed: Error | undefined;
 
-  /** @param walPath the log file, or undefined where there is nothing to fsync (in memory, read-only). */
-  constructor(private readonly walPath: string | undefined) {}
+  /**
+   * @param walPath the log file, or undefined where there is nothing to fsync (in memory, read-only).
+   * @param flush fs.fdatasync, or a stand-in for the tests.
+   */
+  constructor(
+    private readonly walPath: string | undefined,
+    private readonly flush: typeof fdatasync = fdatasync,
+  ) {}
 
   /** Marks a statement that may write: the next durable() waits for an fsync after it. */
   written() {
@@ -318,6 +333,7 @@ export class WalSync {
 
   /** Resolves once every write marked so far is on disk (rejects, with an SQLITE_IOERR code, if the fsync failed). */
   durable(upTo = this.writes): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
     if (this.walPath === undefined || this.synced >= upTo) return Promise.resolve();
     if (this.running && this.runningUpTo >= upTo) return this.running;
     // An fsync already running may have begun before these writes: queue one more, shared by all who wait now.
@@ -360,7 +376,7 @@ export class WalSync {
     }
     const fd = this.fd;
     await new Promise<void>((resolve, reject) =>
-      fdatasync(fd, (err) => {
+      this.flush(fd, (err) => {
         if (!err) return resolve();
         if (this.fd === fd) {
           closeSync(fd);
@@ -373,10 +389,19 @@ export class WalSync {
 
   private fsync(): Promise<void> {
     const target = this.writes;
-    const running = this.fdatasync().then(() => {
-      this.fsyncs++;
-      this.synced = Math.max(this.synced, target);
-    });
+    const running = this.fdatasync().then(
+      () => {
+        this.fsyncs++;
+        this.synced = Math.max(this.synced, target);
+      },
+      (err: Error) => {
+        this.failed ??= Object.assign(
+          new Error(`${err.message}; nothing written since can be acknowledged until the server is restarted`),
+          { code: (err as Error & { code?: string }).code },
+        );
+        throw this.failed;
+      },
+    );
     this.running = running;
     this.runningUpTo = target;
     void running

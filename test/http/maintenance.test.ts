@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, fdatasync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
-import { openSqliteDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase, WalSync } from '../../src/db/connect.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import { draftCutoff, eraseStaleDrafts } from '../../src/responses/retention.ts';
 import { runCli as cli, cspSurvey, makeApp, Respondent, type TestApp } from '../helpers.ts';
@@ -76,6 +76,32 @@ describe('the database connection', () => {
     } finally {
       await db.destroy();
     }
+  });
+});
+
+describe('the write-ahead log after a failed fsync', () => {
+  it('acknowledges nothing written afterwards, even once fsyncs succeed again, until the database is opened afresh', async () => {
+    const walPath = join(t.dir, 'failing.sqlite-wal');
+    writeFileSync(walPath, '');
+    let failures = 1;
+    const flush = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+      if (failures-- > 0) return callback(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      return fdatasync(fd, callback);
+    }) as typeof fdatasync;
+    const wal = new WalSync(walPath, flush);
+    wal.written();
+    await expect(wal.durable()).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
+    wal.written();
+    await expect(wal.durable()).rejects.toThrow('until the server is restarted');
+    expect(wal.fsyncs).toBe(0);
+    wal.close();
+
+    // Opened afresh (a restart), the same flush now works and writes are acknowledged again.
+    const fresh = new WalSync(walPath, flush);
+    fresh.written();
+    await fresh.durable();
+    expect(fresh.fsyncs).toBe(1);
+    fresh.close();
   });
 });
 
