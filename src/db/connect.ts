@@ -341,6 +341,8 @@ export class WalSync {
       .catch(() => {})
       .then(() => {
         this.queued = undefined;
+        // Writes that waited behind a failed fsync are not vouched for by a later one (see failed).
+        if (this.failed) throw this.failed;
         return this.fsync();
       });
     return this.queued;
@@ -361,7 +363,7 @@ export class WalSync {
    * fdatasync of the log, on libuv's thread pool. The file is opened once and
    * kept (opening and closing it for each fsync was 1% of the CPU): SQLite
    * keeps the log's file while the database is open, truncating it in place
-   * at most. After an error it is opened afresh for the next fsync.
+   * at most. After an error there is no next fsync (see failed).
    */
   private async fdatasync(): Promise<void> {
     if (this.fd === undefined) {
@@ -376,14 +378,7 @@ export class WalSync {
     }
     const fd = this.fd;
     await new Promise<void>((resolve, reject) =>
-      this.flush(fd, (err) => {
-        if (!err) return resolve();
-        if (this.fd === fd) {
-          closeSync(fd);
-          this.fd = undefined;
-        }
-        reject(storageError(err));
-      }),
+      this.flush(fd, (err) => (err ? reject(storageError(err)) : resolve())),
     );
   }
 

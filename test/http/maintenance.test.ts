@@ -96,6 +96,25 @@ describe('the write-ahead log after a failed fsync', () => {
     expect(wal.fsyncs).toBe(0);
     wal.close();
 
+    // Writes waiting behind an fsync that fails are not acknowledged by the fsync queued after it either.
+    let slowFailures = 1;
+    const slow = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+      if (slowFailures-- > 0)
+        return setTimeout(() => callback(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })), 20);
+      return fdatasync(fd, callback);
+    }) as typeof fdatasync;
+    const queued = new WalSync(walPath, slow);
+    queued.written();
+    const first = queued.durable();
+    await new Promise((resolve) => setImmediate(resolve)); // the first fsync is running now
+    queued.written();
+    const second = queued.durable();
+    expect(second).not.toBe(first);
+    await expect(first).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
+    await expect(second).rejects.toThrow('until the server is restarted');
+    expect(queued.fsyncs).toBe(0);
+    queued.close();
+
     // Opened afresh (a restart), the same flush now works and writes are acknowledged again.
     const fresh = new WalSync(walPath, flush);
     fresh.written();
