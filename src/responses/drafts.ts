@@ -128,9 +128,9 @@ export function draftAnswers(row: Pick<ResponseRow, 'answers'>): Answers {
   return typeof parsed === 'object' && parsed !== null ? (parsed as Answers) : {};
 }
 
-/** Journeys of stored answers kept per survey, by their JSON, at most this many (the oldest go first). */
+/** Journeys of stored answers kept per survey, by their JSON, at most this many. */
 const STORED_JOURNEYS = 1000;
-const storedJourneys = new WeakMap<Survey, Map<string, Journey>>();
+const storedJourneys = new WeakMap<Survey, LRUCache<string, Journey>>();
 
 /**
  * The journey of a response's stored answers (its `answers` column). A page
@@ -141,15 +141,15 @@ const storedJourneys = new WeakMap<Survey, Map<string, Journey>>();
 export function storedJourney(survey: Survey, answers: string): Journey {
   let kept = storedJourneys.get(survey);
   if (!kept) {
-    kept = new Map();
+    kept = new LRUCache({ max: STORED_JOURNEYS });
     storedJourneys.set(survey, kept);
   }
-  const found = kept.get(answers);
-  if (found) return found;
-  const made = frozen(journey(survey, draftAnswers({ answers })));
-  if (kept.size >= STORED_JOURNEYS) kept.delete(kept.keys().next().value as string);
-  kept.set(answers, made);
-  return made;
+  let found = kept.get(answers);
+  if (!found) {
+    found = frozen(journey(survey, draftAnswers({ answers })));
+    kept.set(answers, found);
+  }
+  return found;
 }
 
 function frozen(j: Journey): Journey {
