@@ -6,8 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/faults/**/*.faults.ts'],
-    // Prints the "Faults injected" table of SECURITY.md from this run.
-    globalSetup: ['test/faults/summary.ts'],
+    // Builds the server they start, and prints the "Faults injected" table of SECURITY.md from this run.
+    globalSetup: ['test/build.setup.ts', 'test/faults/summary.ts'],
     // One at a time: each loads the machine on purpose, and timing matters.
     fileParallelism: false,
     testTimeout: 600_000,

@@ -21,7 +21,7 @@ export const COOKIE_SECRET = 'faults-secret-faults-secret-faults-secret-0123';
 // --- The server ----------------------------------------------------------------
 
 /**
- * The compiled server (`dist/src/server.js`, built once by the fault tests'
+ * The compiled server (`dist/src/server.js`, built once by the test suites'
  * global setup) in its own process, as `npm start` runs it: with `node`
  * itself, so a SIGKILL reaches the server and not a wrapper around it.
  */

@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultRecord } from './harness.ts';
 
-// Vitest's global setup for the fault tests: clears the records of the last
-// run and builds the server (`npm run build`), and afterwards prints the "Faults injected" table of SECURITY.md from
+// Vitest's global setup for the fault tests (after test/build.setup.ts has built
+// the server they start): clears the records of the last run, and afterwards prints the "Faults injected" table of SECURITY.md from
 // this run's records (and writes it to test-artifacts/faults/table.md).
 
 const DIR = join(import.meta.dirname, '../../test-artifacts/faults');
@@ -12,8 +11,6 @@ const ORDER = ['crash', 'disk-full', 'disk-full-limit', 'locked', 'read-only', '
 
 export function setup() {
   rmSync(DIR, { recursive: true, force: true });
-  // The servers under test are the compiled ones `npm start` runs.
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: join(import.meta.dirname, '../..'), stdio: 'inherit' });
 }
 
 export function teardown() {
