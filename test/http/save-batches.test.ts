@@ -83,6 +83,83 @@ describe('respondents saving at once (either engine)', () => {
     expect(channels.find((r) => r.id === c?.id)?.answers).toBe(JSON.stringify({ area: { area: 'gravesham' } }));
     expect((await countsDisagreements(db, survey)).differ).toEqual([]);
   });
+  it('gather the saves of the moment into a few transactions, at most MAX_SAVES_PER_TRANSACTION each', async () => {
+    t = await makeApp();
+    const db = t.db;
+    const drafts = await Promise.all(Array.from({ length: 100 }, () => draft(db)));
+    const before = saveBatchesDone(db);
+    await Promise.all(drafts.map(({ id }) => saveDraftAnswers(db, survey, id, area('dartford'), NOW)));
+    const after = saveBatchesDone(db);
+    expect(after.saves - before.saves).toBe(100);
+    expect(after.transactions - before.transactions).toBe(Math.ceil(100 / MAX_SAVES_PER_TRANSACTION));
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+  });
+
+  it('put a save that lost a race back once, for the next transaction, and answer a second loss with the error', async () => {
+    t = await makeApp();
+    const db = t.db;
+    const [a, b] = await Promise.all([draft(db), draft(db)]);
+    const lost = () => Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    let tries = 0;
+    const before = saveBatchesDone(db);
+    const results = await Promise.allSettled([
+      runSave(db, async ({ trx }) => {
+        tries++;
+        // A column the running counts do not depend on.
+        await trx
+          .updateTable('responses')
+          .set({ updated_at: `2026-12-0${tries}T10:00` })
+          .where('id', '=', a?.id as string)
+          .execute();
+        if (tries === 1) throw lost();
+        return tries;
+      }),
+      runSave(db, async ({ trx }) => {
+        await trx
+          .updateTable('responses')
+          .set({ updated_at: '2026-12-09T10:00' })
+          .where('id', '=', b?.id as string)
+          .execute();
+        throw lost();
+      }),
+      saveDraftAnswers(db, survey, b?.id as string, area('gravesham'), NOW),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[0] as PromiseFulfilledResult<number>).value).toBe(2);
+    expect((results[1] as PromiseRejectedResult).reason.code).toBe('40P01');
+    // The batch, and the one the two losers were put back into.
+    expect(saveBatchesDone(db).transactions - before.transactions).toBe(2);
+    const rows = await db.selectFrom('responses').select(['id', 'updated_at', 'answers']).execute();
+    expect(rows.find((r) => r.id === a?.id)?.updated_at).toBe('2026-12-02T10:00');
+    expect(rows.find((r) => r.id === b?.id)?.answers).toBe(JSON.stringify({ area: { area: 'gravesham' } }));
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+  });
+
+  it('put every save of a transaction that lost a race back once, and store each of them once', async () => {
+    t = await makeApp();
+    const db = t.db;
+    const [a, b] = await Promise.all([draft(db), draft(db)]);
+    let tries = 0;
+    const results = await Promise.allSettled([
+      saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW),
+      runSave(db, async ({ trx }) => {
+        tries++;
+        if (tries === 1) {
+          // The whole transaction is gone, as after a deadlock in the count writes at its end.
+          await sql`rollback`.execute(trx);
+          throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+        }
+        return tries;
+      }),
+      saveDraftAnswers(db, survey, b?.id as string, area('gravesham'), NOW),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(tries).toBe(2);
+    const rows = await db.selectFrom('responses').select(['id', 'answers']).orderBy('id').execute();
+    expect(rows.find((r) => r.id === a?.id)?.answers).toBe(JSON.stringify({ area: { area: 'dartford' } }));
+    expect(rows.find((r) => r.id === b?.id)?.answers).toBe(JSON.stringify({ area: { area: 'gravesham' } }));
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+  });
 });
 
 describe('save batches on SQLite', () => {

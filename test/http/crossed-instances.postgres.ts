@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely, Transaction } from 'kysely';
+import { afterEach, expect, it } from 'vitest';
+import { countsDisagreements } from '../../src/analysis/check-counts.ts';
+import { connect } from '../../src/db/connect.ts';
+import type { Database } from '../../src/db/schema.ts';
+import { createDraft, newDraftToken } from '../../src/responses/drafts.ts';
+import { runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';
+import { cspSurvey, freshDatabase } from '../helpers.ts';
+
+// PostgreSQL only (vitest.config.ts includes *.postgres.ts files when
+// TEST_DATABASE_URL is set): two app instances whose transactions of saves
+// each take a draft the other then wants, a real deadlock, which SQLite's one
+// writer at a time cannot have.
+
+const survey = cspSurvey();
+const NOW = new Date('2026-12-01T10:00:00Z');
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A promise and the function that keeps it. */
+function latch() {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+it("settles two instances' transactions that each wait for a draft the other holds: every save stored once", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soundings-crossed-'));
+  const database = await freshDatabase(dir, 'crossed');
+  const one = await connect(database.url);
+  const two = await connect(database.url);
+  cleanups.push(
+    async () => rmSync(dir, { recursive: true, force: true }),
+    () => database.drop(),
+    () => one.destroy(),
+    () => two.destroy(),
+  );
+  const draft = () => createDraft(one, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: NOW });
+  const [x, y] = [await draft(), await draft()];
+  const touch = (trx: Transaction<Database>, id: string, at: string) =>
+    trx.updateTable('responses').set({ updated_at: at }).where('id', '=', id).where('status', '=', 'partial').execute();
+  const oneHasX = latch();
+  const twoHasY = latch();
+  const before = (db: Kysely<Database>) => saveBatchesDone(db).transactions;
+  const [oneBefore, twoBefore] = [before(one), before(two)];
+  // Each instance's first save takes one draft; each second save, once the other instance holds its draft, wants it.
+  const results = await Promise.allSettled([
+    runSave(one, async ({ trx }) => {
+      await touch(trx, x, '2026-12-01T10:01');
+      oneHasX.open();
+    }),
+    runSave(one, async ({ trx }) => {
+      await twoHasY.opened;
+      await touch(trx, y, '2026-12-01T10:02');
+    }),
+    runSave(two, async ({ trx }) => {
+      await touch(trx, y, '2026-12-01T10:03');
+      twoHasY.open();
+    }),
+    runSave(two, async ({ trx }) => {
+      await oneHasX.opened;
+      await touch(trx, x, '2026-12-01T10:04');
+    }),
+  ]);
+  expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual([
+    'fulfilled',
+    'fulfilled',
+    'fulfilled',
+    'fulfilled',
+  ]);
+  // PostgreSQL broke the deadlock by failing one second save; it was put back and ran in a transaction of its own.
+  expect(before(one) - oneBefore + (before(two) - twoBefore)).toBe(3);
+  const rows = await one.selectFrom('responses').select(['id', 'updated_at']).execute();
+  const at = Object.fromEntries(rows.map((r) => [r.id, r.updated_at]));
+  // Either way each draft ends as the second save that wanted it left it: the loser ran again last, and the
+  // winner's second save waited for the loser's transaction to let its draft go.
+  expect(at[x]).toBe('2026-12-01T10:04');
+  expect(at[y]).toBe('2026-12-01T10:02');
+  expect((await countsDisagreements(one, survey)).differ).toEqual([]);
+});
