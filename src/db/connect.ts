@@ -89,6 +89,8 @@ export interface OpenOptions {
    * for long. Off for the command line, whose copies and recounts run long.
    */
   requestLimits?: boolean;
+  /** SQLite: what fsyncs the write-ahead log (fs.fdatasync; a stand-in for the tests). */
+  flushLog?: typeof fdatasync;
 }
 
 /**
@@ -144,7 +146,7 @@ function openSqlite(databaseUrl: string, options: OpenOptions = {}): SqliteConne
     sqlite.close();
     throw err;
   }
-  const wal = new WalSync(path === ':memory:' || readonly ? undefined : `${path}-wal`);
+  const wal = new WalSync(path === ':memory:' || readonly ? undefined : `${path}-wal`, options.flushLog);
   const db = new Kysely<Database>({ dialect: new DurableSqliteDialect(transactionsForWriting(sqlite, wal), wal) });
   walSyncs.set(db, wal);
   return { engine: 'sqlite', db, sqlite, path, wal };
@@ -161,6 +163,15 @@ const walSyncs = new WeakMap<Kysely<Database>, WalSync>();
  */
 export function whenDurable(db: Kysely<Database>): Promise<void> {
   return walSyncs.get(db)?.durable() ?? Promise.resolve();
+}
+
+/**
+ * SQLite: the fsync of the log running now, when no other is queued behind
+ * it (see WalSync.inFlight); it settles when that fsync ends, either way. On
+ * PostgreSQL, or with no fsync running, undefined.
+ */
+export function fsyncRunning(db: Kysely<Database>): Promise<void> | undefined {
+  return walSyncs.get(db)?.inFlight;
 }
 
 /** Connections each process keeps open to PostgreSQL (PG_POOL_SIZE): see the README's "Running at scale". */
@@ -324,6 +335,17 @@ export class WalSync {
   /** How many writes have been marked so far (compare with a later count to tell whether anything was written). */
   get marked(): number {
     return this.writes;
+  }
+
+  /**
+   * The fsync running now (settling when it ends, either way), if there is
+   * one and no other is queued behind it. A write made now would wait for it
+   * and then for a whole fsync more; a write made after it ends, for one
+   * fsync. With one queued already, a write made now is covered by that one.
+   */
+  get inFlight(): Promise<void> | undefined {
+    if (!this.running || this.queued) return undefined;
+    return this.running.catch(() => {});
   }
 
   /** Whether every marked write is known to be on disk. */

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { CountSheet } from '../analysis/counts.ts';
+import { fsyncRunning } from '../db/connect.ts';
 import { lostRace } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
 
@@ -62,7 +63,15 @@ export const MAX_SAVES_PER_TRANSACTION = 64;
  * Nothing waits for a batch to fill: the saves are gathered until the event
  * loop has read what the network had (setImmediate), and one save alone is a
  * transaction of one. One transaction is being filled at a time; the next
- * begins as soon as it has written its counts, while it commits.
+ * begins as soon as it has written its counts, while it commits. On SQLite,
+ * while the log is being fsynced (see WalSync), the saves asked for meanwhile
+ * are gathered until that fsync ends: a save committed during it would wait
+ * for it and then for the next one anyway, so they lose little (the
+ * transaction's own time before the next fsync begins), and they commit
+ * together in one transaction instead of several, each count row moved once,
+ * while the connection stays free for the pages being read (about a tenth
+ * less CPU per journey, and a tenth more journeys a second, measured side by
+ * side).
  */
 class SaveBatches {
   private readonly waiting: Waiting[] = [];
@@ -82,7 +91,10 @@ class SaveBatches {
   private schedule() {
     if (this.scheduled || this.waiting.length === 0) return;
     this.scheduled = true;
-    setImmediate(() => void this.runBatch());
+    // On SQLite, while the log is being fsynced, gather (see the class).
+    const fsync = this.waiting.length < MAX_SAVES_PER_TRANSACTION ? fsyncRunning(this.db) : undefined;
+    if (fsync) void fsync.then(() => setImmediate(() => void this.runBatch()));
+    else setImmediate(() => void this.runBatch());
   }
 
   private async runBatch() {

@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { fdatasync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
 import type { Dims } from '../../src/analysis/counts.ts';
 import { openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
@@ -183,6 +183,40 @@ describe('save batches on SQLite', () => {
     // The first transaction's saves answered after an fsync, the second's after another (begun after it committed).
     expect(fsyncsSeen.slice(0, MAX_SAVES_PER_TRANSACTION).every((n) => n >= 1)).toBe(true);
     expect(fsyncsSeen.slice(MAX_SAVES_PER_TRANSACTION).every((n) => n >= 2)).toBe(true);
+    expect((await countsDisagreements(db, survey)).differ).toEqual([]);
+  });
+
+  it('gather the saves asked for while the log is being fsynced, and run them in one transaction after it', async () => {
+    /** fsyncs of the log held back (the disk slow) while `hold` is set. */
+    const held: (() => void)[] = [];
+    let hold = false;
+    const flushLog = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+      if (hold) held.push(() => fdatasync(fd, done));
+      else fdatasync(fd, done);
+    }) as typeof fdatasync;
+    connection = await openSqliteDatabase(join(mkdtempSync(join(tmpdir(), 'soundings-gather-')), 'db.sqlite'), {
+      flushLog,
+    });
+    const { db } = connection;
+    const drafts = await Promise.all(Array.from({ length: 12 }, () => draft(db)));
+    const before = saveBatchesDone(db);
+    hold = true;
+    const first = saveDraftAnswers(db, survey, drafts[0]?.id as string, area('dartford'), NOW);
+    // Its transaction committed; its fsync is running (held).
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    const rest = drafts.slice(1).map(({ id }) => saveDraftAnswers(db, survey, id, area('gravesham'), NOW));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Nothing of theirs is written while it runs, and pages are still read meanwhile.
+    const waiting = await findDraft(db, survey.slug, drafts[1]?.hash as string);
+    expect(waiting?.answers).toBe('{}');
+    expect(held).toHaveLength(1);
+    hold = false;
+    for (const release of held.splice(0)) release();
+    expect(await Promise.all([first, ...rest])).toEqual(drafts.map(() => true));
+    const after = saveBatchesDone(db);
+    // The first save's transaction, then one for the eleven gathered behind its fsync.
+    expect(after.transactions - before.transactions).toBe(2);
+    expect(after.saves - before.saves).toBe(12);
     expect((await countsDisagreements(db, survey)).differ).toEqual([]);
   });
 
