@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { isSqlite } from '../db/dialect.ts';
+import { isSqlite, lockAgainstWriters } from '../db/dialect.ts';
 import { reusable } from '../db/reusable.ts';
 import type { Database, ResponseRow } from '../db/schema.ts';
 import { responseBatches } from '../responses/batches.ts';
@@ -398,16 +398,13 @@ export async function rebuildCounts(db: Kysely<Database>, survey: Survey, batch 
  * agree even while respondents are saving answers. On SQLite the transaction
  * holds the write lock from the start (BEGIN IMMEDIATE), so no save can come
  * between the read and the replace. PostgreSQL lets others write meanwhile,
- * so the transaction first rewrites every response of the survey to itself
- * (UPDATE ... SET updated_at = updated_at, plain Kysely that changes nothing
- * on either engine): that locks each row, as a save does before it changes a
- * response and its counts (see takeDraft in drafts.ts), so a save that began
- * before the recount is waited for and counted, and one that comes later waits
- * for the recount to commit and then moves the new counts. The old counts are
- * deleted next, which also makes a draft started meanwhile wait where it adds
- * to a count row that exists already. A draft started during the recount whose
- * count rows are all new (the first of a day) can still slip past on
- * PostgreSQL; `recount --check` afterwards says whether anything did.
+ * so the transaction first takes the responses table's write lock
+ * (lockAgainstWriters): every save writes its response before its counts, so
+ * a save that began before the recount is waited for and counted, and one
+ * that comes later (a draft started, too) waits for the recount to commit and
+ * then moves the new counts. (Locking the survey's responses row by row, as
+ * this once did, deadlocked with a transaction of saves holding one draft and
+ * wanting another: see save-batches.ts.)
  */
 export async function recountSurvey(
   db: Kysely<Database>,
@@ -415,11 +412,7 @@ export async function recountSurvey(
   batch = 5000,
 ): Promise<{ responses: number; changed: boolean }> {
   return db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('responses')
-      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
-      .where('survey', '=', survey.slug)
-      .execute();
+    await lockAgainstWriters(trx, 'responses');
     const kept = new Map<string, number>();
     for (const { table, dims } of ROLLUPS) {
       const rows = (await (trx as Kysely<any>)

@@ -1,5 +1,6 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import { CountSheet, contributionOf } from '../analysis/counts.ts';
+import { lostRace } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { IMPORTED_TOKEN_PREFIX, toMinute } from './drafts.ts';
@@ -105,7 +106,10 @@ async function erase(db: Kysely<Database>, survey: Survey, select: Selection): P
 
 /**
  * A transaction that read before it wrote fails at once (SQLITE_BUSY_SNAPSHOT)
- * if the server wrote in between; it changed nothing, so it is run again.
+ * if the server wrote in between; on PostgreSQL one that locks many rows may
+ * lose a deadlock to the server's transaction of saves (holding one draft it
+ * deletes and wanting another: see save-batches.ts). Either changed nothing,
+ * so it is run again.
  */
 async function retryWhileBusy<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -113,7 +117,8 @@ async function retryWhileBusy<T>(work: () => Promise<T>, attempts = 20): Promise
       return await work();
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (attempt >= attempts || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw err;
+      const again = lostRace(err) || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'));
+      if (attempt >= attempts || !again) throw err;
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Kysely, Transaction } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
+import { recountSurvey } from '../../src/analysis/counts.ts';
 import { connect } from '../../src/db/connect.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { createDraft, newDraftToken } from '../../src/responses/drafts.ts';
@@ -11,9 +12,9 @@ import { runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';
 import { cspSurvey, freshDatabase } from '../helpers.ts';
 
 // PostgreSQL only (vitest.config.ts includes *.postgres.ts files when
-// TEST_DATABASE_URL is set): two app instances whose transactions of saves
-// each take a draft the other then wants, a real deadlock, which SQLite's one
-// writer at a time cannot have.
+// TEST_DATABASE_URL is set): transactions that take rows the others then want,
+// real deadlocks or the makings of one, which SQLite's one writer at a time
+// cannot have.
 
 const survey = cspSurvey();
 const NOW = new Date('2026-12-01T10:00:00Z');
@@ -84,4 +85,49 @@ it("settles two instances' transactions that each wait for a draft the other hol
   expect(at[x]).toBe('2026-12-01T10:04');
   expect(at[y]).toBe('2026-12-01T10:02');
   expect((await countsDisagreements(one, survey)).differ).toEqual([]);
+});
+
+it('lets a recount wait for a transaction of saves that holds one draft and wants another, instead of deadlocking', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soundings-recount-'));
+  const database = await freshDatabase(dir, 'recount_crossed');
+  const db = await connect(database.url);
+  cleanups.push(
+    async () => rmSync(dir, { recursive: true, force: true }),
+    () => database.drop(),
+    () => db.destroy(),
+  );
+  const draft = () => createDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: NOW });
+  const [x, y] = [await draft(), await draft()];
+  const touch = (trx: Transaction<Database>, id: string, at: string) =>
+    trx.updateTable('responses').set({ updated_at: at }).where('id', '=', id).execute();
+  const hasY = latch();
+  const goOn = latch();
+  const saves = [
+    runSave(db, async ({ trx }) => {
+      await touch(trx, y, '2026-12-01T10:01');
+      hasY.open();
+    }),
+    runSave(db, async ({ trx }) => {
+      await goOn.opened;
+      await touch(trx, x, '2026-12-01T10:02');
+    }),
+  ];
+  await hasY.opened;
+  // The recount starts while the transaction holds y; locking the responses row by row, it took x and waited for y.
+  let recounted = false;
+  const recount = recountSurvey(db, survey).then((result) => {
+    recounted = true;
+    return result;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(recounted).toBe(false);
+  goOn.open();
+  const results = await Promise.allSettled([...saves, recount]);
+  expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual([
+    'fulfilled',
+    'fulfilled',
+    'fulfilled',
+  ]);
+  expect((results[2] as PromiseFulfilledResult<{ responses: number }>).value.responses).toBe(2);
+  expect((await countsDisagreements(db, survey)).differ).toEqual([]);
 });
