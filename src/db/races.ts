@@ -21,23 +21,34 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+/** SQLite's "busy": the write lock held too long by another process, or a snapshot another writer overtook. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 /**
  * Runs a transaction again when it lost a race (and, with `duplicates`, when
- * it met a key another transaction inserted meanwhile), up to `attempts`
- * times, with a short random pause between.
+ * it met a key another transaction inserted meanwhile; with `busy`, when
+ * SQLite found the database busy), up to `attempts` times, with a pause
+ * between: short and random, or `pauseMs(attempt)`.
  */
 export async function retryRaces<T>(
   work: () => Promise<T>,
-  options: { duplicates?: boolean; attempts?: number } = {},
+  options: { duplicates?: boolean; busy?: boolean; attempts?: number; pauseMs?: (attempt: number) => number } = {},
 ): Promise<T> {
   const attempts = options.attempts ?? 5;
+  const pauseMs = options.pauseMs ?? ((attempt: number) => Math.random() * 10 * attempt);
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (err) {
-      const retry = lostRace(err) || (options.duplicates === true && isUniqueViolation(err));
+      const retry =
+        lostRace(err) ||
+        (options.duplicates === true && isUniqueViolation(err)) ||
+        (options.busy === true && isBusy(err));
       if (!retry || attempt >= attempts) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs(attempt)));
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import { CountSheet, contributionOf } from '../analysis/counts.ts';
-import { lostRace } from '../db/races.ts';
+import { retryRaces } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { IMPORTED_TOKEN_PREFIX, toMinute } from './drafts.ts';
@@ -71,55 +71,45 @@ export function draftCutoff(now: Date, days: number): Date {
 async function erase(db: Kysely<Database>, survey: Survey, select: Selection): Promise<Erased> {
   const erased: Erased = { complete: 0, partial: 0 };
   for (;;) {
-    const batch = await retryWhileBusy(() =>
-      db.transaction().execute(async (trx) => {
-        const rows = await trx
-          .selectFrom('responses')
-          .select('id')
-          .where('survey', '=', survey.slug)
-          .where(select)
-          .orderBy('id')
-          .limit(BATCH)
-          .execute();
-        const ids = rows.map((r) => r.id);
-        if (!ids.length) return { found: 0, counted: { complete: 0, partial: 0 } };
-        // The rows as they are when deleted (the condition checked again): on PostgreSQL a
-        // respondent may have saved a page since the select, and the counts must move from that.
-        // Their values, pages and paper entry go by their foreign keys' cascade.
-        const deleted = await trx.deleteFrom('responses').where('id', 'in', ids).where(select).returningAll().execute();
-        const sheet = new CountSheet();
-        const counted: Erased = { complete: 0, partial: 0 };
-        for (const row of deleted) {
-          const contribution = contributionOf(survey, row);
-          sheet.add(contribution.dims, contribution.metrics, -1);
-          counted[contribution.dims.status] += 1;
-        }
-        await sheet.write(trx);
-        return { found: ids.length, counted };
-      }),
+    // A transaction that read before it wrote fails at once (SQLITE_BUSY_SNAPSHOT) if the server wrote in
+    // between; on PostgreSQL, deleting many rows, it may lose a deadlock to the server's transaction of saves
+    // (holding one draft it deletes and wanting another: see save-batches.ts). Either changed nothing: again.
+    const batch = await retryRaces(
+      () =>
+        db.transaction().execute(async (trx) => {
+          const rows = await trx
+            .selectFrom('responses')
+            .select('id')
+            .where('survey', '=', survey.slug)
+            .where(select)
+            .orderBy('id')
+            .limit(BATCH)
+            .execute();
+          const ids = rows.map((r) => r.id);
+          if (!ids.length) return { found: 0, counted: { complete: 0, partial: 0 } };
+          // The rows as they are when deleted (the condition checked again): on PostgreSQL a
+          // respondent may have saved a page since the select, and the counts must move from that.
+          // Their values, pages and paper entry go by their foreign keys' cascade.
+          const deleted = await trx
+            .deleteFrom('responses')
+            .where('id', 'in', ids)
+            .where(select)
+            .returningAll()
+            .execute();
+          const sheet = new CountSheet();
+          const counted: Erased = { complete: 0, partial: 0 };
+          for (const row of deleted) {
+            const contribution = contributionOf(survey, row);
+            sheet.add(contribution.dims, contribution.metrics, -1);
+            counted[contribution.dims.status] += 1;
+          }
+          await sheet.write(trx);
+          return { found: ids.length, counted };
+        }),
+      { busy: true, attempts: 20, pauseMs: (attempt) => 20 * attempt },
     );
     erased.complete += batch.counted.complete;
     erased.partial += batch.counted.partial;
     if (batch.found === 0) return erased;
-  }
-}
-
-/**
- * A transaction that read before it wrote fails at once (SQLITE_BUSY_SNAPSHOT)
- * if the server wrote in between; on PostgreSQL one that locks many rows may
- * lose a deadlock to the server's transaction of saves (holding one draft it
- * deletes and wanting another: see save-batches.ts). Either changed nothing,
- * so it is run again.
- */
-async function retryWhileBusy<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      const again = lostRace(err) || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'));
-      if (attempt >= attempts || !again) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-    }
   }
 }

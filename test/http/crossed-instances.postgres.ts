@@ -32,21 +32,31 @@ function latch() {
   return { open, opened };
 }
 
-it("settles two instances' transactions that each wait for a draft the other holds: every save stored once", async () => {
+/**
+ * A new database with two drafts started on it, its first connection (an app
+ * instance, with its own save batches), and how to open another.
+ */
+async function twoDrafts(name: string) {
   const dir = mkdtempSync(join(tmpdir(), 'soundings-crossed-'));
-  const database = await freshDatabase(dir, 'crossed');
-  const one = await connect(database.url);
-  const two = await connect(database.url);
-  cleanups.push(
-    async () => rmSync(dir, { recursive: true, force: true }),
-    () => database.drop(),
-    () => one.destroy(),
-    () => two.destroy(),
-  );
-  const draft = () => createDraft(one, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: NOW });
-  const [x, y] = [await draft(), await draft()];
-  const touch = (trx: Transaction<Database>, id: string, at: string) =>
-    trx.updateTable('responses').set({ updated_at: at }).where('id', '=', id).where('status', '=', 'partial').execute();
+  const database = await freshDatabase(dir, name);
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }), database.drop);
+  const another = async () => {
+    const db = await connect(database.url);
+    cleanups.push(() => db.destroy());
+    return db;
+  };
+  const db = await another();
+  const draft = () => createDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: NOW });
+  return { db, another, x: await draft(), y: await draft() };
+}
+
+/** Changes a response's updated_at, which no count depends on: it takes the row's lock. */
+const touch = (trx: Transaction<Database>, id: string, at: string) =>
+  trx.updateTable('responses').set({ updated_at: at }).where('id', '=', id).execute();
+
+it("settles two instances' transactions that each wait for a draft the other holds: every save stored once", async () => {
+  const { db: one, another, x, y } = await twoDrafts('crossed');
+  const two = await another();
   const oneHasX = latch();
   const twoHasY = latch();
   const before = (db: Kysely<Database>) => saveBatchesDone(db).transactions;
@@ -88,18 +98,7 @@ it("settles two instances' transactions that each wait for a draft the other hol
 });
 
 it('lets a recount wait for a transaction of saves that holds one draft and wants another, instead of deadlocking', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'soundings-recount-'));
-  const database = await freshDatabase(dir, 'recount_crossed');
-  const db = await connect(database.url);
-  cleanups.push(
-    async () => rmSync(dir, { recursive: true, force: true }),
-    () => database.drop(),
-    () => db.destroy(),
-  );
-  const draft = () => createDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: NOW });
-  const [x, y] = [await draft(), await draft()];
-  const touch = (trx: Transaction<Database>, id: string, at: string) =>
-    trx.updateTable('responses').set({ updated_at: at }).where('id', '=', id).execute();
+  const { db, x, y } = await twoDrafts('recount_crossed');
   const hasY = latch();
   const goOn = latch();
   const saves = [
