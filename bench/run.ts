@@ -8,7 +8,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createAccount, hashPassword } from '../src/admin/accounts.ts';
-import { connect } from '../src/db/connect.ts';
+import { connect } from '../src/db/open.ts';
 import { loadSurveys } from '../src/survey/definitions/index.ts';
 import { generateResponses } from './generate.ts';
 import { startPostgres } from './postgres.ts';

@@ -5,8 +5,9 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
-import { sharedSecret } from './db/connect.ts';
 import type { Database } from './db/schema.ts';
+import { cookieSecretFor } from './db/secrets.ts';
+import type { DatabaseConfig } from './db/url.ts';
 import databasePlugin from './plugins/database.ts';
 import errorsPlugin from './plugins/errors.ts';
 import overloadPlugin, { type OverloadSettings } from './plugins/overload.ts';
@@ -39,8 +40,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** config.publicUrl: the only source of absolute links (share links, canonical URLs), never the Host header. */
     publicUrl: string;
-    /** config.databaseUrl: exports open it again, read-only, in their own worker thread. */
-    databaseUrl: string;
+    /** config.database: exports open it again, read-only, in their own worker thread. */
+    database: DatabaseConfig;
   }
 }
 
@@ -60,7 +61,7 @@ export const anonymousSerializers = {
 /** Builds the application (the composition root); it never listens: see server.ts. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  const cookieSecret = config.cookieSecret ?? (await sharedSecret(options.db, 'cookie'));
+  const cookieSecret = await cookieSecretFor(config.cookieSecret, config.database, options.db);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -78,7 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifyFormbody, { bodyLimit: FORM_BODY_LIMIT });
   await app.register(fastifyCookie, { secret: cookieSecret });
   await app.register(databasePlugin, { db: options.db });
-  await app.register(viewsPlugin, { cache: process.env.NODE_ENV !== 'development' });
+  await app.register(viewsPlugin, { cache: config.cacheViews ?? true });
   await app.register(errorsPlugin);
   if (options.overload) await app.register(overloadPlugin, options.overload);
   await app.register(securityPlugin, { publicUrl: config.publicUrl, trustProxy: config.trustProxy });
@@ -89,7 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxAge: '1h',
   });
   app.decorate('publicUrl', config.publicUrl);
-  app.decorate('databaseUrl', config.databaseUrl);
+  app.decorate('database', { getter: () => config.database });
   await app.register(publicPages, { surveys: options.surveys, config, now: options.now ?? (() => new Date()) });
   await app.register(respondentRoutes, {
     surveys: options.surveys,

@@ -1,6 +1,7 @@
 import { buildApp } from './app.ts';
 import { DEFAULT_DRAFT_RETENTION_DAYS, loadConfig } from './config.ts';
-import { connect, redactUrl } from './db/connect.ts';
+import { connect } from './db/open.ts';
+import { describeDatabase } from './db/url.ts';
 import { draftCutoff, eraseStaleDrafts } from './responses/retention.ts';
 import { loadSurveys } from './survey/definitions/index.ts';
 
@@ -8,10 +9,10 @@ import { loadSurveys } from './survey/definitions/index.ts';
 // and every hour; close gracefully on a signal.
 const config = loadConfig();
 const surveys = loadSurveys();
-const db = await connect(config.databaseUrl, { requestLimits: true }).catch((err: unknown) => {
+const db = await connect(config.database, { requestLimits: true }).catch((err: unknown) => {
   // One clear line, never the password in the URL: the operator fixes DATABASE_URL or starts the database.
   const reason = err instanceof AggregateError ? err.errors.map(String).join('; ') : String(err);
-  console.error(`soundings: cannot open the database at ${redactUrl(config.databaseUrl)}: ${reason}`);
+  console.error(`soundings: cannot open the database at ${describeDatabase(config.database)}: ${reason}`);
   process.exit(1);
 });
 // With no admin account yet, the one-time setup link is printed here as well as logged.

@@ -8,8 +8,9 @@ import pg from 'pg';
 import { createAccount as addAccount, hashPassword, type PasswordHashing } from '../src/admin/accounts.ts';
 import { buildApp } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
-import { connect, type Engine } from '../src/db/connect.ts';
+import { connect } from '../src/db/open.ts';
 import type { AdminRole, Database } from '../src/db/schema.ts';
+import { type Engine, parseDatabaseUrl } from '../src/db/url.ts';
 import type { AdminSettings } from '../src/routes/admin/index.ts';
 import type { RespondentGuardSettings } from '../src/routes/respondent/guards.ts';
 import { defineSurvey, type Survey, type SurveyInput } from '../src/survey/definition.ts';
@@ -21,7 +22,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     port: 0,
     host: '127.0.0.1',
-    databaseUrl: ':memory:',
+    database: { engine: 'sqlite', path: ':memory:' },
     publicUrl: 'http://localhost:3000',
     cookieSecret: 'test-secret-test-secret-test-secret-0123',
     logLevel: 'silent',
@@ -131,7 +132,7 @@ export async function makeApp(
   const db = await connect(databaseUrl);
   const app = await buildApp({
     db,
-    config: testConfig({ databaseUrl, ...options.config }),
+    config: testConfig({ database: parseDatabaseUrl(databaseUrl), ...options.config }),
     surveys: options.surveys ?? [cspSurvey()],
     ...(options.now ? { now: options.now } : {}),
     ...(options.logStream ? { logStream: options.logStream } : {}),

@@ -5,7 +5,7 @@ type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import type { Kysely } from 'kysely';
 import { type Filters, parseFilters } from '../analysis/filters.ts';
 import { loadConfig } from '../config.ts';
-import { type Connection, openDatabase } from '../db/connect.ts';
+import { type Connection, openDatabase } from '../db/open.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { loadSurveys } from '../survey/definitions/index.ts';
@@ -49,7 +49,7 @@ export function withDb<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T
 
 /** withDb, for work that needs the connection itself (its engine, an SQLite file's path). */
 export async function withConnection<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await openDatabase(loadConfig().databaseUrl);
+  const connection = await openDatabase(loadConfig().database);
   try {
     return await work(connection);
   } finally {

@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { countsDisagreements } from '../analysis/check-counts.ts';
 import { recountSurvey } from '../analysis/counts.ts';
 import { loadConfig } from '../config.ts';
-import { backupDatabase } from '../db/backup.ts';
-import { connect, engineOf, openSqliteDatabase, sqlitePath } from '../db/connect.ts';
 import { copySurveys } from '../db/copy.ts';
+import { connect, openSqliteDatabase } from '../db/open.ts';
 import type { Database } from '../db/schema.ts';
+import { secretFileBeside } from '../db/secrets.ts';
+import { backupDatabase } from '../db/sqlite/backup.ts';
+import { parseDatabaseUrl } from '../db/url.ts';
 import { countStartedBefore, eraseStartedBefore } from '../responses/retention.ts';
 import type { Survey } from '../survey/definition.ts';
 import { loadSurveys } from '../survey/definitions/index.ts';
@@ -18,13 +19,13 @@ import { options, surveyNamed, UsageError, withDb } from './common.ts';
 export async function backupCommand(args: string[]) {
   const { positionals } = options(args, {}, true);
   if (positionals.length !== 1) throw new UsageError('give the file to write the backup to');
-  const { databaseUrl } = loadConfig();
-  if (engineOf(databaseUrl) === 'postgres') {
+  const { database } = loadConfig();
+  if (database.engine === 'postgres') {
     throw new Error(
       'back PostgreSQL up with pg_dump (or continuous archiving for point-in-time recovery): see "Running at scale" in the README',
     );
   }
-  const path = sqlitePath(databaseUrl);
+  const { path } = database;
   if (path === ':memory:') throw new UsageError('DATABASE_URL is :memory:, there is nothing to back up');
   if (!existsSync(path)) throw new Error(`there is no database at ${path}`);
   // No migration: a backup copies the database exactly as the server has it.
@@ -79,13 +80,13 @@ export async function copyCommand(args: string[]) {
   if (!values.from || !values.to) throw new UsageError('give both --from and --to (a DATABASE_URL each)');
   if (values.from === values.to) throw new UsageError('--from and --to are the same database');
   const surveys = values.survey?.length ? values.survey.map(surveyNamed) : loadSurveys();
-  if (engineOf(values.from) === 'sqlite' && !existsSync(sqlitePath(values.from)))
-    throw new Error(`there is no database at ${sqlitePath(values.from)}`);
+  const source = parseDatabaseUrl(values.from);
+  if (source.engine === 'sqlite' && !existsSync(source.path)) throw new Error(`there is no database at ${source.path}`);
   // The SQLite file's cookie key goes along, so drafts in progress carry on after the move.
-  const secrets = engineOf(values.from) === 'sqlite' ? keptSecretBeside(values.from) : [];
-  const from = await connect(values.from);
+  const secrets = source.engine === 'sqlite' ? keptSecretBeside(source.path) : [];
+  const from = await connect(source);
   try {
-    const to = await connect(values.to);
+    const to = await connect(parseDatabaseUrl(values.to));
     try {
       const summary = await copySurveys(from, to, surveys, {
         secrets,
@@ -105,8 +106,8 @@ export async function copyCommand(args: string[]) {
   }
 }
 
-function keptSecretBeside(databaseUrl: string): { name: string; value: string }[] {
-  const file = join(dirname(sqlitePath(databaseUrl)), 'cookie-secret');
+function keptSecretBeside(path: string): { name: string; value: string }[] {
+  const file = secretFileBeside(path);
   return existsSync(file) ? [{ name: 'cookie', value: readFileSync(file, 'utf8').trim() }] : [];
 }
 

@@ -2,7 +2,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Filters } from '../analysis/filters.ts';
-import type { Connection } from '../db/connect.ts';
+import type { Connection } from '../db/open.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { EXPORT_CACHE_KIB, type ExportSource, responseRecordChunks } from './response-record.ts';

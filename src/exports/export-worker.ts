@@ -7,13 +7,14 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { Writable } from 'node:stream';
 import { type MessagePort, parentPort } from 'node:worker_threads';
-import { openDatabase } from '../db/connect.ts';
+import { openDatabase } from '../db/open.ts';
+import type { DatabaseConfig } from '../db/url.ts';
 import { defineSurvey } from '../survey/definition.ts';
 import { type ExportJob, ownExportConnection, sendableError, writeExport } from './export-job.ts';
 
 /** One export, sent to the worker with the port its chunks go back on. */
 export interface WorkerJob {
-  databaseUrl: string;
+  database: DatabaseConfig;
   /** The survey's definition (surveyDefinition), validated again here. */
   survey: unknown;
   job: ExportJob;
@@ -47,7 +48,7 @@ try {
   // Not Linux, or not allowed: the export runs at the normal priority.
 }
 
-async function run({ databaseUrl, survey, job, window, port }: WorkerJob) {
+async function run({ database, survey, job, window, port }: WorkerJob) {
   let sent = 0;
   let taken = 0;
   let wake: (() => void) | undefined;
@@ -73,7 +74,7 @@ async function run({ databaseUrl, survey, job, window, port }: WorkerJob) {
     },
   });
   try {
-    const connection = await openDatabase(databaseUrl, { readonly: true, migrate: false });
+    const connection = await openDatabase(database, { readonly: true, migrate: false });
     const { db } = connection;
     try {
       await writeExport(db, defineSurvey(survey), job, out, ownExportConnection(connection));

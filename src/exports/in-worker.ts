@@ -1,8 +1,8 @@
 import { PassThrough, Readable } from 'node:stream';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
-import { engineOf, sqlitePath } from '../db/connect.ts';
 import type { Database } from '../db/schema.ts';
+import type { DatabaseConfig } from '../db/url.ts';
 import type { Survey } from '../survey/definition.ts';
 import { type ExportJob, receivedError, surveyDefinition, writeExport } from './export-job.ts';
 import type { FromWorker, ToWorker, WorkerJob } from './export-worker.ts';
@@ -91,7 +91,7 @@ function releaseWorker(worker: Worker) {
 export interface ExportRequest {
   /** The app's connection: used only when the database cannot be opened a second time (`:memory:`). */
   db: Kysely<Database>;
-  databaseUrl: string;
+  database: DatabaseConfig;
   survey: Survey;
   job: ExportJob;
 }
@@ -106,14 +106,14 @@ export interface ExportRequest {
  * ahead of what the stream has passed on.
  */
 export function startExport(request: ExportRequest): Promise<Readable> {
-  const { databaseUrl, survey, job } = request;
-  if (engineOf(databaseUrl) === 'sqlite' && sqlitePath(databaseUrl) === ':memory:') return inThisThread(request);
+  const { database, survey, job } = request;
+  if (database.engine === 'sqlite' && database.path === ':memory:') return inThisThread(request);
   if (busy.size >= MAX_RUNNING_EXPORTS) return Promise.reject(new ExportsBusy());
   const worker = takeWorker();
   busy.add(worker);
   const { port1: port, port2 } = new MessageChannel();
   worker.postMessage(
-    { databaseUrl, survey: surveyDefinition(survey), job, window: WINDOW, port: port2 } satisfies WorkerJob,
+    { database, survey: surveyDefinition(survey), job, window: WINDOW, port: port2 } satisfies WorkerJob,
     [port2],
   );
   let owed = 0;

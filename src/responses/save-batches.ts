@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { CountSheet } from '../analysis/counts.ts';
-import { fsyncRunning } from '../db/connect.ts';
+import { fsyncRunning } from '../db/open.ts';
 import { lostRace } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
 

@@ -15,7 +15,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { afterAll, expect, it } from 'vitest';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
-import { openSqliteDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/open.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import {
   checkDatabase,

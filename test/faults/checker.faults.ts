@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openSqliteDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/open.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { checkDatabase, inProcessServer, Journey, SCRIPTS } from './harness.ts';
 

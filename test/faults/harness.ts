@@ -8,7 +8,8 @@ import { type Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
 import { buildApp } from '../../src/app.ts';
-import { engineOf, openDatabase, openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
+import { openDatabase, openSqliteDatabase, type SqliteConnection } from '../../src/db/open.ts';
+import { engineOf } from '../../src/db/url.ts';
 import type { Survey } from '../../src/survey/definition.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { journey, type Values } from '../../src/survey/journey.ts';
@@ -569,7 +570,11 @@ export async function inProcessServer(connection: SqliteConnection) {
   const storageErrors: string[] = [];
   const app = await buildApp({
     db: connection.db,
-    config: testConfig({ databaseUrl: connection.path, cookieSecret: COOKIE_SECRET, logLevel: 'info' }),
+    config: testConfig({
+      database: { engine: 'sqlite', path: connection.path },
+      cookieSecret: COOKIE_SECRET,
+      logLevel: 'info',
+    }),
     surveys: loadSurveys(),
     logStream: {
       write(line: string) {

@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, expect, it } from 'vitest';
 import { signIn } from '../../bench/sign-in.ts';
 import { createAccount, hashPassword } from '../../src/admin/accounts.ts';
-import { connect } from '../../src/db/connect.ts';
+import { connect } from '../../src/db/open.ts';
 import { ROOT, ServerProcess, SLUG } from './harness.ts';
 
 // The compiled build that `npm start` runs (dist/, made by the global setup):

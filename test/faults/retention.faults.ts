@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
-import { openSqliteDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/open.ts';
 import { createDraft, newDraftToken } from '../../src/responses/drafts.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { cli, ROOT, ServerProcess, SLUG, sleep } from './harness.ts';

@@ -3,7 +3,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUSY_TIMEOUT_MS, openSqliteDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/open.ts';
+import { BUSY_TIMEOUT_MS } from '../../src/db/sqlite/open.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import {
   type Answer,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OWASP_HASHING } from '../../src/admin/accounts.ts';
+import { parseDatabaseUrl } from '../../src/db/url.ts';
 import {
   AdminAgent,
   createAccount,
@@ -124,12 +125,12 @@ describe('first run: the setup link', () => {
     await first.app.close();
     // The same database, started again.
     const { buildApp } = await import('../../src/app.ts');
-    const { connect } = await import('../../src/db/connect.ts');
+    const { connect } = await import('../../src/db/open.ts');
     const { testConfig, cspSurvey } = await import('../helpers.ts');
     const db = await connect(databaseUrl);
     const app = await buildApp({
       db,
-      config: testConfig({ databaseUrl, logLevel: 'warn' }),
+      config: testConfig({ database: parseDatabaseUrl(databaseUrl), logLevel: 'warn' }),
       surveys: [cspSurvey()],
       logStream: { write: (line) => log.push(line) },
       admin: { passwordHashing: TEST_HASHING, announce: (text) => printed.push(text) },

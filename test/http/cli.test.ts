@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { openDatabase } from '../../src/db/connect.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { runCli as cli, freshDatabase, makeApp, Respondent, TEST_ENGINE, type TestApp } from '../helpers.ts';
 
 const _run = promisify(execFile);

@@ -5,7 +5,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
 import { recountSurvey } from '../../src/analysis/counts.ts';
-import { connect } from '../../src/db/connect.ts';
+import { connect } from '../../src/db/open.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { createDraft, newDraftToken } from '../../src/responses/drafts.ts';
 import { runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';

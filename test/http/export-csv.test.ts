@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FILTERS, type Filters } from '../../src/analysis/filters.ts';
-import { connect } from '../../src/db/connect.ts';
+import { connect } from '../../src/db/open.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import {

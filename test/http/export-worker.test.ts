@@ -9,6 +9,7 @@ import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FILTERS, type Filters } from '../../src/analysis/filters.ts';
 import { buildReport } from '../../src/analysis/report.ts';
+import { parseDatabaseUrl } from '../../src/db/url.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import {
   ExportsBusy,
@@ -36,7 +37,7 @@ afterEach(async () => {
 });
 
 const inWorker = (kind: 'csv' | 'xlsx', filters: Filters = DEFAULT_FILTERS) =>
-  startExport({ db: t.db, databaseUrl: t.databaseUrl, survey, job: { kind, filters } });
+  startExport({ db: t.db, database: parseDatabaseUrl(t.databaseUrl), survey, job: { kind, filters } });
 
 /** Every sheet's cell values, to compare workbooks whose bytes differ only in their creation time. */
 async function sheets(bytes: Buffer) {
@@ -108,7 +109,7 @@ describe('exports made in a worker thread', () => {
     const here = await buffer(responseRecordCsv(t.db, survey, DEFAULT_FILTERS));
     const script = `
       import { startExport, runningExports } from './src/exports/in-worker.ts';
-      import { connect } from './src/db/connect.ts';
+      import { connect } from './src/db/open.ts';
       import { loadSurveys } from './src/survey/definitions/index.ts';
       const databaseUrl = process.env.EXPORT_DATABASE_URL;
       const db = await connect(databaseUrl);
@@ -182,7 +183,9 @@ describe('an export that cannot read the database', () => {
     const broken = await makeAdminApp({
       // The app's own connection works; the export's cannot be opened.
       config: {
-        databaseUrl: TEST_ENGINE === 'postgres' ? 'postgres://nobody@127.0.0.1:1/nowhere' : join(t.dir, 'gone.sqlite'),
+        database: parseDatabaseUrl(
+          TEST_ENGINE === 'postgres' ? 'postgres://nobody@127.0.0.1:1/nowhere' : join(t.dir, 'gone.sqlite'),
+        ),
       },
     });
     try {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect } from '../../src/db/connect.ts';
+import { connect } from '../../src/db/open.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { type Answer, checkDatabase, Journey, SCRIPTS, ServerProcess, send } from '../faults/harness.ts';
 import { createAccount, csrfTokenIn, freshDatabase, TEST_ENGINE } from '../helpers.ts';

@@ -9,7 +9,7 @@ import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
-import { connect } from '../../src/db/connect.ts';
+import { connect } from '../../src/db/open.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import { recordColumns } from '../../src/exports/response-record.ts';
 import { loadStatements, type StatementsInput } from '../../src/statements.ts';

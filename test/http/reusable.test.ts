@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/connect.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { reusable } from '../../src/db/reusable.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { freshDatabase, TEST_ENGINE } from '../helpers.ts';

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
 import type { Dims } from '../../src/analysis/counts.ts';
-import { openSqliteDatabase, type SqliteConnection } from '../../src/db/connect.ts';
+import { openSqliteDatabase, type SqliteConnection } from '../../src/db/open.ts';
 import { createDraft, findDraft, newDraftToken, saveDraftAnswers } from '../../src/responses/drafts.ts';
 import { MAX_SAVES_PER_TRANSACTION, runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';
 import { journey } from '../../src/survey/journey.ts';

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
-import { openSqliteDatabase } from '../../src/db/connect.ts';
+import { openSqliteDatabase } from '../../src/db/open.ts';
 import type { Database } from '../../src/db/schema.ts';
 import type { OverloadSettings } from '../../src/plugins/overload.ts';
 import { cspSurvey, FORM, form, Respondent, testConfig } from '../helpers.ts';
@@ -21,7 +21,7 @@ async function start(overload?: Partial<OverloadSettings>) {
   db = (await openSqliteDatabase(databaseUrl)).db;
   app = await buildApp({
     db,
-    config: testConfig({ databaseUrl }),
+    config: testConfig({ database: { engine: 'sqlite', path: databaseUrl } }),
     surveys: [cspSurvey()],
     ...(overload ? { overload } : {}),
   });

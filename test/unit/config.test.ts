@@ -1,9 +1,12 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { engineOf, redactUrl } from '../../src/db/connect.ts';
+import type { Database } from '../../src/db/schema.ts';
+import { cookieSecretFor } from '../../src/db/secrets.ts';
+import { engineOf, redactUrl } from '../../src/db/url.ts';
 import { isStorageUnavailable } from '../../src/plugins/errors.ts';
 
 let dir: string;
@@ -24,25 +27,32 @@ describe('DATABASE_URL', () => {
 });
 
 describe('the cookie secret', () => {
-  it('is generated once beside an SQLite database, readable by its owner only, and the same for every process', () => {
+  it('is generated once beside an SQLite database, readable by its owner only, and the same for every process', async () => {
     dir = mkdtempSync(join(tmpdir(), 'soundings-config-'));
-    const env = { DATABASE_URL: join(dir, 'db', 'soundings.sqlite') };
-    const first = loadConfig(env).cookieSecret;
+    const database = loadConfig({ DATABASE_URL: join(dir, 'db', 'soundings.sqlite') }).database;
+    // Reading the configuration writes nothing: the secret is made where the database is opened.
+    expect(existsSync(join(dir, 'db'))).toBe(false);
+    const unused = {} as Kysely<Database>;
+    const first = await cookieSecretFor(undefined, database, unused);
     expect(first).toMatch(/^[\w-]{43}$/);
-    expect(loadConfig(env).cookieSecret).toBe(first);
+    expect(await cookieSecretFor(undefined, database, unused)).toBe(first);
     expect(readdirSync(join(dir, 'db'))).toEqual(['cookie-secret']);
     expect(statSync(join(dir, 'db', 'cookie-secret')).mode & 0o777).toBe(0o600);
   });
 
-  it('comes from COOKIE_SECRET when set, and on PostgreSQL without it from the database (nothing is written here)', () => {
+  it('comes from COOKIE_SECRET when set; on PostgreSQL without it, from the database', () => {
     dir = mkdtempSync(join(tmpdir(), 'soundings-config-'));
     const secret = 'x'.repeat(40);
     expect(loadConfig({ DATABASE_URL: join(dir, 'a.sqlite'), COOKIE_SECRET: secret }).cookieSecret).toBe(secret);
-    expect(existsSync(join(dir, 'cookie-secret'))).toBe(false);
-    const postgres = loadConfig({ DATABASE_URL: 'postgres://soundings@127.0.0.1:1/soundings' });
+    const postgres = loadConfig({ DATABASE_URL: 'postgres://soundings@127.0.0.1:1/soundings', PG_POOL_SIZE: '4' });
     expect(postgres.cookieSecret).toBeUndefined();
-    expect(postgres.databaseUrl).toBe('postgres://soundings@127.0.0.1:1/soundings');
+    expect(postgres.database).toEqual({
+      engine: 'postgres',
+      url: 'postgres://soundings@127.0.0.1:1/soundings',
+      poolSize: 4,
+    });
     expect(() => loadConfig({ DATABASE_URL: 'postgres://db/x', COOKIE_SECRET: 'short' })).toThrow(/at least 32/);
+    expect(() => loadConfig({ PG_POOL_SIZE: '0' })).toThrow(/PG_POOL_SIZE/);
   });
 });
 

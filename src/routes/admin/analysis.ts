@@ -160,7 +160,7 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
     const { survey, filters } = found;
     let stream: Readable;
     try {
-      stream = await startExport({ db: app.db, databaseUrl: app.databaseUrl, survey, job: { kind, filters } });
+      stream = await startExport({ db: app.db, database: app.database, survey, job: { kind, filters } });
     } catch (err) {
       if (!(err instanceof ExportsBusy)) throw err;
       reply.header('retry-after', '60');

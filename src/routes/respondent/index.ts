@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { whenDurable } from '../../db/connect.ts';
+import { whenDurable } from '../../db/open.ts';
 import type { ResponseRow } from '../../db/schema.ts';
 import { renderError } from '../../plugins/errors.ts';
 import {
