@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { CountSheet, dimsOf, metricsOf } from '../src/analysis/counts.ts';
 import type { Database } from '../src/db/schema.ts';
+import { CountSheet, dimsOf, metricsOf } from '../src/rollups/index.ts';
 import type { Survey } from '../src/survey/definition.ts';
 import { prng, randomRoute } from './random-responses.ts';
 

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { crossTabName } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
 import { postcodeDistrict } from '../survey/formats.ts';
-import { crossTabName } from './counts.ts';
 import { type Filters, filteredResponseIds } from './filters.ts';
 import { assembleReport, emptyParts, groupedQuestions, type Report } from './report.ts';
 

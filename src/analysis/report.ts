@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { crossTabName, ROLLUPS } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
-import { crossTabName, ROLLUPS } from './counts.ts';
 import { type Filters, flaggedOf } from './filters.ts';
 
 /** How many answered a question, and how many gave each code (blanks are not counted). */

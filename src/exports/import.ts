@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import type { ControlledTransaction, Kysely } from 'kysely';
-import { type Contribution, CountSheet, type Dims } from '../analysis/counts.ts';
 import { channelCodes } from '../analysis/filters.ts';
 import { retryRaces } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
-import { importedTokenHash, insertResponses } from '../responses/drafts.ts';
+import { importedTokenHash } from '../responses/anonymity.ts';
+import { insertResponses } from '../responses/repository.ts';
+import { CountSheet, routeContribution } from '../rollups/index.ts';
 import { parsePage, preferNotField } from '../survey/answers.ts';
 import { CHECK_ANSWERS, type Survey } from '../survey/definition.ts';
 import { type Answers, nextPageId, routeAnswers, type Values } from '../survey/journey.ts';
@@ -169,40 +170,6 @@ export async function importResponses(
   return retryRaces(() => importOnce(db, survey, source, chunkRows), { duplicates: true });
 }
 
-/**
- * The running counts of the responses imported, tallied by their dimensions:
- * a metric is merged into the count sheet once per dimensions it occurs
- * under, not once per response, and the sheet is written once at the end.
- */
-class Tally {
-  readonly #byDims = new Map<string, { dims: Dims; metrics: Map<string, number> }>();
-
-  add({ dims, metrics }: Contribution) {
-    const key = `${dims.survey}\u0000${dims.status}\u0000${dims.channel}\u0000${dims.area}\u0000${dims.day}\u0000${dims.flagged}`;
-    let entry = this.#byDims.get(key);
-    if (!entry) {
-      entry = { dims, metrics: new Map() };
-      this.#byDims.set(key, entry);
-    }
-    for (const m of metrics) entry.metrics.set(m, (entry.metrics.get(m) ?? 0) + 1);
-  }
-
-  sheet(): CountSheet {
-    const sheet = new CountSheet();
-    for (const { dims, metrics } of this.#byDims.values()) {
-      // Metrics with the same count under these dimensions go to the sheet together.
-      const byCount = new Map<number, string[]>();
-      for (const [m, n] of metrics) {
-        const list = byCount.get(n);
-        if (list) list.push(m);
-        else byCount.set(n, [m]);
-      }
-      for (const [n, list] of byCount) sheet.add(dims, list, n);
-    }
-    return sheet;
-  }
-}
-
 function openSource(source: ImportSource): Readable {
   if (typeof source === 'function') return source();
   const bytes = typeof source === 'string' ? Buffer.from(source) : source;
@@ -233,8 +200,8 @@ async function importOnce(
   input.pipe(parser);
 
   let trx: ControlledTransaction<Database> | undefined;
-  const tally = new Tally();
-  const count = (contribution: Contribution) => tally.add(contribution);
+  // The counts of every response stored, written once before the commit.
+  const counts = new CountSheet();
   /** Good rows not stored yet; none are kept once any row is bad. */
   let pending: (ValidRow & { row: number })[] = [];
   /** Rows whose response_id another survey already uses: a refusal, reported only if every row is good. */
@@ -263,27 +230,27 @@ async function importOnce(
     if (taken.length) return;
     const fresh = rows.filter((row) => !existing.has(row.id));
     imported += fresh.length;
-    await insertResponses(
-      trx,
-      survey,
-      fresh.map((row) => ({
-        response: {
-          id: row.id,
-          survey: survey.slug,
-          // No respondent cookie: a marker no token's hash can match (and the draft purge skips).
-          draft_token_hash: importedTokenHash(row.id),
-          status: row.status,
-          channel: row.channel,
-          started_at: row.startedAt,
-          updated_at: row.submittedAt ?? row.startedAt,
-          submitted_at: row.submittedAt,
-          answers: JSON.stringify(row.answers),
-          flag: null,
-        },
-        route: row,
-      })),
-      count,
-    );
+    const items = fresh.map((row) => ({
+      response: {
+        id: row.id,
+        survey: survey.slug,
+        // No respondent cookie: a marker no token's hash can match (and the draft purge skips).
+        draft_token_hash: importedTokenHash(row.id),
+        status: row.status,
+        channel: row.channel,
+        started_at: row.startedAt,
+        updated_at: row.submittedAt ?? row.startedAt,
+        submitted_at: row.submittedAt,
+        answers: JSON.stringify(row.answers),
+        flag: null,
+      },
+      route: row,
+    }));
+    await insertResponses(trx, items);
+    for (const { response, route } of items) {
+      const { dims, metrics } = routeContribution(survey, { ...response, flag: null }, route);
+      counts.add(dims, metrics, 1);
+    }
   };
 
   try {
@@ -341,7 +308,7 @@ async function importOnce(
     for (const { row, other } of taken) report(row, 'response_id', `is already used by survey "${other}"`);
     if (problemCount) return refused();
     if (trx) {
-      await tally.sheet().write(trx);
+      await counts.write(trx);
       await trx.commit().execute();
       trx = undefined;
     }

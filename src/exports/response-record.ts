@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { CompiledQuery, DatabaseConnection, Kysely } from 'kysely';
 import { type Filters, filteredResponseIds } from '../analysis/filters.ts';
 import type { Database, ResponseRow } from '../db/schema.ts';
-import { draftAnswers } from '../responses/drafts.ts';
+import { storedAnswers } from '../responses/stored-journey.ts';
 import type { Survey } from '../survey/definition.ts';
 import { routeAnswers, type Values } from '../survey/journey.ts';
 import { receivedError, type SentError } from './thread-errors.ts';
@@ -22,7 +22,7 @@ export type ExportRow = Pick<ResponseRow, 'id' | 'status' | 'channel' | 'started
  * may also keep answers for later pages, so the journey picks its route.
  */
 export function routeValues(survey: Survey, row: Pick<ResponseRow, 'status' | 'answers'>): Values {
-  const answers = draftAnswers(row);
+  const answers = storedAnswers(row.answers);
   if (row.status !== 'complete') return routeAnswers(survey, answers).values;
   const values: Values = {};
   for (const page of Object.values(answers)) Object.assign(values, page);

@@ -6,7 +6,7 @@ import type { Filters } from '../analysis/filters.ts';
 import type { Report } from '../analysis/report.ts';
 import { allTables } from '../analysis/tables.ts';
 import type { Database } from '../db/schema.ts';
-import { draftAnswers } from '../responses/drafts.ts';
+import { storedAnswers } from '../responses/stored-journey.ts';
 import { optionsOf, type Question, type Survey } from '../survey/definition.ts';
 import { type Answers, routeAnswers } from '../survey/journey.ts';
 import { type ExportRow, exportBatches, recordColumns, recordHead } from './response-record.ts';
@@ -40,7 +40,7 @@ function labelsOf(question: Question): Map<string, string> {
  * stores only its route's answers; a draft's route is walked.
  */
 export function labelledRecord(survey: Survey, row: ExportRow): Record<string, string> {
-  const stored = draftAnswers(row);
+  const stored = storedAnswers(row.answers);
   const answers: Answers = row.status === 'complete' ? stored : routeAnswers(survey, stored).answers;
   const cells = recordHead(row);
   for (const [pageId, given] of Object.entries(answers)) {

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import { retryRaces } from '../db/races.ts';
 import type { Database, ResponseRow } from '../db/schema.ts';
+import { CountSheet, routeContribution } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
 import type { Answers, Values } from '../survey/journey.ts';
-import { newDraftToken, replaceRoute, toMinute } from './drafts.ts';
+import { newDraftToken, toMinute } from './anonymity.ts';
+import { insertResponse, NO_ROUTE, writeRoute } from './repository.ts';
 
 /** The channel of a paper questionnaire keyed in by staff. */
 export const PAPER_CHANNEL = 'paper';
@@ -47,8 +49,11 @@ export async function savePaperResponse(
           answers: JSON.stringify(entry.answers),
           flag: null,
         };
-        await trx.insertInto('responses').values(row).execute();
-        await replaceRoute(trx, survey, row, { answers: entry.answers, values: entry.values }, null);
+        await insertResponse(trx, row);
+        await writeRoute(trx, row.id, NO_ROUTE, entry);
+        const counts = new CountSheet();
+        counts.record(null, routeContribution(survey, row, entry));
+        await counts.write(trx);
         await trx
           .insertInto('paper_entries')
           .values({ response_id: entry.id, account_id: entry.accountId, entered_at: at })

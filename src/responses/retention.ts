@@ -1,9 +1,9 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
-import { CountSheet, contributionOf } from '../analysis/counts.ts';
 import { retryRaces } from '../db/races.ts';
 import type { Database } from '../db/schema.ts';
+import { CountSheet, contributionOf } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
-import { IMPORTED_TOKEN_PREFIX, toMinute } from './drafts.ts';
+import { IMPORTED_TOKEN_PREFIX, toMinute } from './anonymity.ts';
 
 // Erasing responses, so the council keeps its retention promise. Each batch
 // is one transaction that deletes the responses, with the rows the analysis
@@ -73,7 +73,7 @@ async function erase(db: Kysely<Database>, survey: Survey, select: Selection): P
   for (;;) {
     // A transaction that read before it wrote fails at once (SQLITE_BUSY_SNAPSHOT) if the server wrote in
     // between; on PostgreSQL, deleting many rows, it may lose a deadlock to the server's transaction of saves
-    // (holding one draft it deletes and wanting another: see save-batches.ts). Either changed nothing: again.
+    // (holding one draft it deletes and wanting another: see db/shared-transactions.ts). Either changed nothing: again.
     const batch = await retryRaces(
       () =>
         db.transaction().execute(async (trx) => {

@@ -5,7 +5,8 @@ import { afterAll, expect, it } from 'vitest';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
 import { openSqliteDatabase } from '../../src/db/open.ts';
-import { createDraft, newDraftToken } from '../../src/responses/drafts.ts';
+import { newDraftToken } from '../../src/responses/anonymity.ts';
+import { startDraft } from '../../src/responses/save-draft.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
 import { cli, ROOT, ServerProcess, SLUG, sleep } from './harness.ts';
 
@@ -42,7 +43,7 @@ it('erases drafts older than DRAFT_RETENTION_DAYS when the server starts, and no
   // Three drafts abandoned long ago, and one begun today.
   const { db } = await openSqliteDatabase(path);
   for (const now of ['2019-01-01T10:00:00Z', '2019-06-01T10:00:00Z', '2025-01-01T10:00:00Z', new Date().toISOString()])
-    await createDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: new Date(now) });
+    await startDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: new Date(now) });
   await db.destroy();
   server = await ServerProcess.start(path, { DRAFT_RETENTION_DAYS: '90' });
   const erasedLog = /"erased":3,"retentionDays":90,"msg":"stale drafts erased"/;

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prng, randomRoute } from '../../bench/random-responses.ts';
-import { rebuildCounts } from '../../src/analysis/counts.ts';
 import type { Filters } from '../../src/analysis/filters.ts';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
 import type { ResponseRow } from '../../src/db/schema.ts';
 import { importResponses } from '../../src/exports/import.ts';
-import { completeDraft, createDraft, newDraftToken, saveDraftAnswers } from '../../src/responses/drafts.ts';
+import { newDraftToken } from '../../src/responses/anonymity.ts';
+import { saveDraft, sendDraft, startDraft } from '../../src/responses/save-draft.ts';
+import { recountSurvey } from '../../src/rollups/index.ts';
 import { journey } from '../../src/survey/journey.ts';
 import { cspSurvey, makeApp, Respondent, type TestApp } from '../helpers.ts';
 
@@ -84,31 +85,31 @@ describe('the running counts', () => {
         const random = prng(seed);
         for (let i = 0; i < count; i++) {
           const { hash } = newDraftToken();
-          const id = await createDraft(t.db, survey, {
+          const id = await startDraft(t.db, survey, {
             channel: random() < 0.5 ? 'web' : 'poster',
             tokenHash: hash,
             now: new Date(Date.UTC(2026, 1, 1 + i)),
           });
-          // Each save is given the draft's id, or its row as a request read it: just now, or before the last
-          // save (two tabs, a double click), which must be taken afresh rather than trusted.
+          // Each save is given the draft's row as a request read it: just now, or before the last save (two
+          // tabs, a double click), which must be taken afresh rather than trusted.
           const read = () => t.db.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
           const asGiven = async (earlier: ResponseRow) => {
             const pick = random();
-            return pick < 0.3 ? id : pick < 0.65 ? earlier : await read();
+            return pick < 0.5 ? earlier : await read();
           };
           const started = await read();
           // A first try, then a revised route from the start, as someone going back would.
           const first = randomRoute(survey, random, 1 + Math.floor(random() * 6));
-          expect(await saveDraftAnswers(t.db, survey, await asGiven(started), first, new Date())).toBe(true);
+          expect(await saveDraft(t.db, survey, await asGiven(started), first, new Date())).toBe(true);
           const revised = randomRoute(survey, random);
           const after = journey(survey, revised.answers);
-          expect(await saveDraftAnswers(t.db, survey, await asGiven(started), after, new Date())).toBe(true);
+          expect(await saveDraft(t.db, survey, await asGiven(started), after, new Date())).toBe(true);
           expect((await read()).answers).toBe(JSON.stringify(after.kept));
           if (random() < 0.7) {
-            expect(await completeDraft(t.db, survey, await asGiven(started), after, new Date())).toBe(true);
+            expect(await sendDraft(t.db, survey, await asGiven(started), after, new Date())).toBe(true);
             expect(await read()).toMatchObject({ status: 'complete', answers: JSON.stringify(after.answers) });
-            // Sent once: sending again, by id or from any row read before, changes nothing.
-            expect(await completeDraft(t.db, survey, await asGiven(started), after, new Date())).toBe(false);
+            // Sent once: sending again, from any row read before, changes nothing.
+            expect(await sendDraft(t.db, survey, await asGiven(started), after, new Date())).toBe(false);
           }
         }
         await expectCountsMatchRows([
@@ -129,7 +130,7 @@ describe('the running counts', () => {
     await r.answer('area', { area: 'dartford' });
     const kept = await keptCounts();
     expect(kept.length).toBeGreaterThan(100);
-    expect(await rebuildCounts(t.db, survey, 50)).toBe(421);
+    expect((await recountSurvey(t.db, survey, 50)).responses).toBe(421);
     expect(await keptCounts()).toEqual(kept);
     await expectCountsMatchRows([{ status: 'all' }]);
   });

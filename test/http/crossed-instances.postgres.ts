@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { Kysely, Transaction } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
-import { recountSurvey } from '../../src/analysis/counts.ts';
 import { connect } from '../../src/db/open.ts';
 import type { Database } from '../../src/db/schema.ts';
-import { createDraft, newDraftToken } from '../../src/responses/drafts.ts';
-import { runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';
+import { newDraftToken } from '../../src/responses/anonymity.ts';
+import { runSave, savesDone as saveBatchesDone, startDraft } from '../../src/responses/save-draft.ts';
+import { recountSurvey } from '../../src/rollups/index.ts';
 import { cspSurvey, freshDatabase } from '../helpers.ts';
 
 // PostgreSQL only (vitest.config.ts includes *.postgres.ts files when
@@ -46,7 +46,7 @@ async function twoDrafts(name: string) {
     return db;
   };
   const db = await another();
-  const draft = () => createDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: NOW });
+  const draft = () => startDraft(db, survey, { channel: 'web', tokenHash: newDraftToken().hash, now: NOW });
   return { db, another, x: await draft(), y: await draft() };
 }
 
@@ -63,19 +63,19 @@ it("settles two instances' transactions that each wait for a draft the other hol
   const [oneBefore, twoBefore] = [before(one), before(two)];
   // Each instance's first save takes one draft; each second save, once the other instance holds its draft, wants it.
   const results = await Promise.allSettled([
-    runSave(one, async ({ trx }) => {
+    runSave(one, async (trx) => {
       await touch(trx, x, '2026-12-01T10:01');
       oneHasX.open();
     }),
-    runSave(one, async ({ trx }) => {
+    runSave(one, async (trx) => {
       await twoHasY.opened;
       await touch(trx, y, '2026-12-01T10:02');
     }),
-    runSave(two, async ({ trx }) => {
+    runSave(two, async (trx) => {
       await touch(trx, y, '2026-12-01T10:03');
       twoHasY.open();
     }),
-    runSave(two, async ({ trx }) => {
+    runSave(two, async (trx) => {
       await oneHasX.opened;
       await touch(trx, x, '2026-12-01T10:04');
     }),
@@ -102,11 +102,11 @@ it('lets a recount wait for a transaction of saves that holds one draft and want
   const hasY = latch();
   const goOn = latch();
   const saves = [
-    runSave(db, async ({ trx }) => {
+    runSave(db, async (trx) => {
       await touch(trx, y, '2026-12-01T10:01');
       hasY.open();
     }),
-    runSave(db, async ({ trx }) => {
+    runSave(db, async (trx) => {
       await goOn.opened;
       await touch(trx, x, '2026-12-01T10:02');
     }),

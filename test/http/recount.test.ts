@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recountSurvey } from '../../src/analysis/counts.ts';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
 import { buildReport } from '../../src/analysis/report.ts';
 import { importResponses } from '../../src/exports/import.ts';
+import { recountSurvey } from '../../src/rollups/index.ts';
 import { runCli as cli, cspSurvey, makeApp, Respondent, type TestApp } from '../helpers.ts';
 
 const _run = promisify(execFile);

@@ -4,10 +4,17 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { countsDisagreements } from '../../src/analysis/check-counts.ts';
-import type { Dims } from '../../src/analysis/counts.ts';
 import { openSqliteDatabase, type SqliteConnection } from '../../src/db/open.ts';
-import { createDraft, findDraft, newDraftToken, saveDraftAnswers } from '../../src/responses/drafts.ts';
-import { MAX_SAVES_PER_TRANSACTION, runSave, saveBatchesDone } from '../../src/responses/save-batches.ts';
+import { MAX_UNITS_PER_TRANSACTION as MAX_SAVES_PER_TRANSACTION } from '../../src/db/shared-transactions.ts';
+import { newDraftToken } from '../../src/responses/anonymity.ts';
+import {
+  findDraft,
+  runSave,
+  savesDone as saveBatchesDone,
+  saveDraft,
+  startDraft,
+} from '../../src/responses/save-draft.ts';
+import type { Dims } from '../../src/rollups/index.ts';
 import { journey } from '../../src/survey/journey.ts';
 import { cspSurvey, makeApp, type TestApp } from '../helpers.ts';
 
@@ -26,8 +33,15 @@ afterEach(async () => {
 /** A draft started, and its id. */
 async function draft(db: TestApp['db'], channel = 'web') {
   const { hash } = newDraftToken();
-  const id = await createDraft(db, survey, { channel, tokenHash: hash, now: NOW });
+  const id = await startDraft(db, survey, { channel, tokenHash: hash, now: NOW });
   return { id, hash };
+}
+
+/** Saves the draft's area, from its row as a request would read it. */
+async function saveArea(db: TestApp['db'], started: { hash: string } | undefined, code: string) {
+  const row = await findDraft(db, survey, started?.hash as string);
+  if (!row) throw new Error('no such draft');
+  return saveDraft(db, survey, row, area(code), NOW);
 }
 
 const area = (code: string) => journey(survey, { area: { area: code } });
@@ -38,12 +52,10 @@ describe('respondents saving at once (either engine)', () => {
     const db = t.db;
     const drafts = await Promise.all(Array.from({ length: 40 }, (_, i) => draft(db, i % 2 ? 'web' : 'facebook')));
     const codes = ['dartford', 'gravesham'];
-    const saved = await Promise.all(
-      drafts.map(({ id }, i) => saveDraftAnswers(db, survey, id, area(codes[i % 2] as string), NOW)),
-    );
+    const saved = await Promise.all(drafts.map((d, i) => saveArea(db, d, codes[i % 2] as string)));
     expect(saved).toEqual(drafts.map(() => true));
     for (const [i, { hash }] of drafts.entries()) {
-      const row = await findDraft(db, survey.slug, hash);
+      const row = await findDraft(db, survey, hash);
       expect(JSON.parse(row?.answers ?? '{}')).toEqual({ area: { area: codes[i % 2] } });
     }
     expect((await countsDisagreements(db, survey)).differ).toEqual([]);
@@ -53,7 +65,7 @@ describe('respondents saving at once (either engine)', () => {
     t = await makeApp();
     const db = t.db;
     const [a, b, c] = await Promise.all([draft(db), draft(db), draft(db)]);
-    const failing = runSave(db, async ({ trx, counts }) => {
+    const failing = runSave(db, async (trx, counts) => {
       // Counts moved, then the save fails: they must go with it.
       const dims: Dims = {
         survey: survey.slug,
@@ -71,11 +83,7 @@ describe('respondents saving at once (either engine)', () => {
         .execute();
       throw new Error('a save that went wrong half way');
     });
-    const results = await Promise.allSettled([
-      saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW),
-      failing,
-      saveDraftAnswers(db, survey, c?.id as string, area('gravesham'), NOW),
-    ]);
+    const results = await Promise.allSettled([saveArea(db, a, 'dartford'), failing, saveArea(db, c, 'gravesham')]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason.message).toBe('a save that went wrong half way');
     const channels = await db.selectFrom('responses').select(['id', 'channel', 'answers']).orderBy('id').execute();
@@ -88,7 +96,7 @@ describe('respondents saving at once (either engine)', () => {
     const db = t.db;
     const drafts = await Promise.all(Array.from({ length: 100 }, () => draft(db)));
     const before = saveBatchesDone(db);
-    await Promise.all(drafts.map(({ id }) => saveDraftAnswers(db, survey, id, area('dartford'), NOW)));
+    await Promise.all(drafts.map((d) => saveArea(db, d, 'dartford')));
     const after = saveBatchesDone(db);
     expect(after.saves - before.saves).toBe(100);
     expect(after.transactions - before.transactions).toBe(Math.ceil(100 / MAX_SAVES_PER_TRANSACTION));
@@ -103,7 +111,7 @@ describe('respondents saving at once (either engine)', () => {
     let tries = 0;
     const before = saveBatchesDone(db);
     const results = await Promise.allSettled([
-      runSave(db, async ({ trx }) => {
+      runSave(db, async (trx) => {
         tries++;
         // A column the running counts do not depend on.
         await trx
@@ -114,7 +122,7 @@ describe('respondents saving at once (either engine)', () => {
         if (tries === 1) throw lost();
         return tries;
       }),
-      runSave(db, async ({ trx }) => {
+      runSave(db, async (trx) => {
         await trx
           .updateTable('responses')
           .set({ updated_at: '2026-12-09T10:00' })
@@ -122,7 +130,7 @@ describe('respondents saving at once (either engine)', () => {
           .execute();
         throw lost();
       }),
-      saveDraftAnswers(db, survey, b?.id as string, area('gravesham'), NOW),
+      saveArea(db, b, 'gravesham'),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[0] as PromiseFulfilledResult<number>).value).toBe(2);
@@ -141,8 +149,8 @@ describe('respondents saving at once (either engine)', () => {
     const [a, b] = await Promise.all([draft(db), draft(db)]);
     let tries = 0;
     const results = await Promise.allSettled([
-      saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW),
-      runSave(db, async ({ trx }) => {
+      saveArea(db, a, 'dartford'),
+      runSave(db, async (trx) => {
         tries++;
         if (tries === 1) {
           // The whole transaction is gone, as after a deadlock in the count writes at its end.
@@ -151,7 +159,7 @@ describe('respondents saving at once (either engine)', () => {
         }
         return tries;
       }),
-      saveDraftAnswers(db, survey, b?.id as string, area('gravesham'), NOW),
+      saveArea(db, b, 'gravesham'),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     expect(tries).toBe(2);
@@ -172,9 +180,7 @@ describe('save batches on SQLite', () => {
     /** The fsyncs of the log done when each save was answered, in the order they were answered. */
     const fsyncsSeen: number[] = [];
     await Promise.all(
-      drafts.map(({ id }) =>
-        saveDraftAnswers(db, survey, id, area('dartford'), NOW).then(() => fsyncsSeen.push(wal.fsyncs - fsyncsBefore)),
-      ),
+      drafts.map((d) => saveArea(db, d, 'dartford').then(() => fsyncsSeen.push(wal.fsyncs - fsyncsBefore))),
     );
     const after = saveBatchesDone(db);
     expect(after.saves - before.saves).toBe(100);
@@ -201,13 +207,13 @@ describe('save batches on SQLite', () => {
     const drafts = await Promise.all(Array.from({ length: 12 }, () => draft(db)));
     const before = saveBatchesDone(db);
     hold = true;
-    const first = saveDraftAnswers(db, survey, drafts[0]?.id as string, area('dartford'), NOW);
+    const first = saveArea(db, drafts[0], 'dartford');
     // Its transaction committed; its fsync is running (held).
     await vi.waitFor(() => expect(held).toHaveLength(1));
-    const rest = drafts.slice(1).map(({ id }) => saveDraftAnswers(db, survey, id, area('gravesham'), NOW));
+    const rest = drafts.slice(1).map((d) => saveArea(db, d, 'gravesham'));
     await new Promise((resolve) => setTimeout(resolve, 50));
     // Nothing of theirs is written while it runs, and pages are still read meanwhile.
-    const waiting = await findDraft(db, survey.slug, drafts[1]?.hash as string);
+    const waiting = await findDraft(db, survey, drafts[1]?.hash as string);
     expect(waiting?.answers).toBe('{}');
     expect(held).toHaveLength(1);
     hold = false;
@@ -225,13 +231,13 @@ describe('save batches on SQLite', () => {
     const db = t.db;
     const [a, b] = await Promise.all([draft(db), draft(db)]);
     const results = await Promise.allSettled([
-      saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW),
+      saveArea(db, a, 'dartford'),
       // As SQLite does after SQLITE_FULL: the whole transaction is gone, not just this save.
-      runSave(db, async ({ trx }) => {
+      runSave(db, async (trx) => {
         await sql`rollback`.execute(trx);
         throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
       }),
-      saveDraftAnswers(db, survey, b?.id as string, area('gravesham'), NOW),
+      saveArea(db, b, 'gravesham'),
     ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     for (const r of results) expect((r as PromiseRejectedResult).reason.code).toBe('SQLITE_FULL');
@@ -239,6 +245,6 @@ describe('save batches on SQLite', () => {
     expect(rows.map((r) => r.answers)).toEqual(['{}', '{}']);
     expect((await countsDisagreements(db, survey)).differ).toEqual([]);
     // The next saves go on as usual.
-    expect(await saveDraftAnswers(db, survey, a?.id as string, area('dartford'), NOW)).toBe(true);
+    expect(await saveArea(db, a, 'dartford')).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import ExcelJS from 'exceljs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FILTERS, type Filters, filtersQuery, parseFilters } from '../../src/analysis/filters.ts';
 import { buildReport } from '../../src/analysis/report.ts';
-import { hashDraftToken } from '../../src/responses/drafts.ts';
+import { hashDraftToken } from '../../src/responses/anonymity.ts';
 import { clientKey, DraftBurst, sentTooFast, startedAtOf } from '../../src/routes/respondent/guards.ts';
 import {
   AdminAgent,

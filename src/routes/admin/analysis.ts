@@ -18,7 +18,7 @@ import type { ExportKind } from '../../exports/export-job.ts';
 import { importResponses } from '../../exports/import.ts';
 import { ExportsBusy, startExport, stopIdleExportWorker } from '../../exports/in-worker.ts';
 import { neutralise } from '../../exports/response-record.ts';
-import { toMinute } from '../../responses/drafts.ts';
+import { toMinute } from '../../responses/anonymity.ts';
 import { scheduleOf, setSchedule } from '../../responses/schedules.ts';
 import type { Survey } from '../../survey/definition.ts';
 import { optionsOf } from '../../survey/definition.ts';

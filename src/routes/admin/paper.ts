@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { preferNotFieldOf, readPaperEntry } from '../../exports/paper-entry.ts';
-import { toMinute } from '../../responses/drafts.ts';
+import { toMinute } from '../../responses/anonymity.ts';
 import { countPaperEntries, savePaperResponse } from '../../responses/paper-entries.ts';
 import { scheduleOf } from '../../responses/schedules.ts';
 import type { FieldError, FormValues } from '../../survey/answers.ts';

@@ -1,17 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { whenDurable } from '../../db/open.ts';
 import type { ResponseRow } from '../../db/schema.ts';
 import { renderError } from '../../plugins/errors.ts';
-import {
-  completeDraft,
-  createDraft,
-  findDraft,
-  hashDraftToken,
-  saveDraftAnswers,
-  storedJourney,
-} from '../../responses/drafts.ts';
+import { hashDraftToken } from '../../responses/anonymity.ts';
+import { findDraft, findSent, saveDraft, sendDraft, startDraft } from '../../responses/save-draft.ts';
 import { recentScheduleOf } from '../../responses/schedules.ts';
+import { storedJourney } from '../../responses/stored-journey.ts';
 import { parsePage } from '../../survey/answers.ts';
 import { CHECK_ANSWERS, type Page, type Survey } from '../../survey/definition.ts';
 import { journey } from '../../survey/journey.ts';
@@ -171,7 +165,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
 
   const currentDraft = async (request: FastifyRequest, survey: Survey): Promise<ResponseRow | undefined> => {
     const token = unsigned(request, DRAFT_COOKIE);
-    return token ? findDraft(app.db, survey.slug, hashDraftToken(token)) : undefined;
+    return token ? findDraft(app.db, survey, hashDraftToken(token)) : undefined;
   };
 
   /** Whether the survey is open now, by the dates an admin set or else its definition's. */
@@ -279,7 +273,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       honeypotFilled(bodyRecord(request.body)) ? 'honeypot' : null,
       verdict.verdict === 'flag' ? 'burst' : null,
     );
-    await createDraft(app.db, survey, { channel, tokenHash: hashDraftToken(token), now, flag });
+    await startDraft(app.db, survey, { channel, tokenHash: hashDraftToken(token), now, flag });
     reply.setCookie(DRAFT_COOKIE, token, cookieOptions(survey));
     reply.clearCookie(PRE_DRAFT_COOKIE, { path: base(survey) });
     return reply.redirect(pageUrl(survey, survey.start), 303);
@@ -352,7 +346,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       sentTooFast(token, draft.started_at, now, minCompletionMs) ? 'too_fast' : null,
     );
     // Exactly once: a replayed Send finds the response complete and changes nothing.
-    await completeDraft(app.db, survey, draft, j, now, flag);
+    await sendDraft(app.db, survey, draft, j, now, flag);
     return reply.redirect(pageUrl(survey, 'thank-you'), 303);
   });
 
@@ -360,12 +354,11 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
     const survey = await findSurvey(request, reply);
     if (!survey) return reply;
     noStore(reply);
-    const draft = await currentDraft(request, survey);
+    const token = unsigned(request, DRAFT_COOKIE);
+    const draft = token ? await findSent(app.db, survey, hashDraftToken(token)) : undefined;
     if (!draft) return reply.redirect(base(survey), 303);
     if (draft.status === 'partial')
       return reply.redirect(pageUrl(survey, storedJourney(survey, draft.answers).next), 303);
-    // "Thank you" only once the response is on disk, even if another tab's Send has only just committed it.
-    await whenDurable(app.db);
     return reply.view('pages/thank-you.eta', { title: 'Thank you', survey });
   });
 
@@ -432,7 +425,7 @@ export default async function respondentRoutes(app: FastifyInstance, opts: Respo
       return renderPage(request, reply, survey, j, page, parsed.form, parsed.errors, returnToCheck, 422);
     }
     const after = journey(survey, { ...j.kept, [page.id]: parsed.answers });
-    await saveDraftAnswers(app.db, survey, draft, after, opts.now(), honeypot ? 'honeypot' : null);
+    await saveDraft(app.db, survey, draft, after, opts.now(), honeypot ? 'honeypot' : null);
     const at = after.route.findIndex((p) => p.id === page.id);
     const next = returnToCheck ? after.next : (after.route[at + 1]?.id ?? after.next);
     return reply.redirect(pageUrl(survey, next), 303);

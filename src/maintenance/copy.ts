@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Kysely, Transaction } from 'kysely';
 import { checkedViews, countsDisagreements } from '../analysis/check-counts.ts';
-import { ROLLUPS } from '../analysis/counts.ts';
 import { buildReport } from '../analysis/report.ts';
-import { responseBatches } from '../responses/batches.ts';
+import type { Database } from '../db/schema.ts';
+import { ROLLUPS } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
-import type { Database } from './schema.ts';
+import { responseBatches } from './response-batches.ts';
 
 /** What a copy moved. */
 export interface CopySummary {
