@@ -163,7 +163,7 @@ export function form(fields: Record<string, string | string[]>): string {
 
 /**
  * A respondent driving the app through inject as a browser would: keeping
- * their cookies (the draft, and before Start the pre-draft secret) and sending
+ * their cookies (the draft, and the secret of the form tokens) and sending
  * each form with the CSRF token of the last page that had one.
  */
 export class Respondent {
@@ -178,6 +178,21 @@ export class Respondent {
     /** The client's address, for the burst limit on new drafts. */
     readonly remoteAddress = '127.0.0.1',
   ) {}
+
+  /** A cookie's value as the browser holds it (decoded), or undefined. */
+  cookieValue(name: string): string | undefined {
+    const value = this.jar.get(name);
+    return value === undefined ? undefined : decodeURIComponent(value);
+  }
+
+  /** The Cookie header with one cookie's value replaced (or left out, given undefined): a tampered browser. */
+  cookieWith(name: string, value: string | undefined): string {
+    return [...this.jar]
+      .filter(([n]) => n !== name)
+      .map(([n, v]) => `${n}=${v}`)
+      .concat(value === undefined ? [] : [`${name}=${value}`])
+      .join('; ');
+  }
 
   /** Keeps the cookies a response sets (forgetting those it clears) and the token of its forms. */
   keep(res: LightMyRequestResponse) {

@@ -1,6 +1,6 @@
+import fastifyHelmet from '@fastify/helmet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import helmet from 'helmet';
 import { renderError } from './errors.ts';
 
 /**
@@ -39,66 +39,46 @@ export interface SecurityOptions {
  * send one, and PostgreSQL refuses it in text (an error, not a refusal), so it
  * is turned away here, the same on both engines.
  */
-function hasNul(value: unknown): boolean {
+export function hasNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (Array.isArray(value)) return value.some(hasNul);
   if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return false;
   return Object.entries(value).some(([key, v]) => key.includes('\u0000') || hasNul(v));
 }
 
-function hasPoisonedKey(value: unknown): boolean {
+/** A field or query name that would reach an object's prototype. */
+export function hasPoisonedKey(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return false;
   return Object.keys(value).some((key) => POISONED_KEYS.has(key));
 }
 
-/** Why a request is turned away before any route sees it (NUL, prototype names), if it is. */
-function refusalOf(request: FastifyRequest): { where: string; why: string; message: string } | undefined {
-  const form = 'The form had';
+/** Why a request's address is turned away before any hook of a route sees it (NUL, prototype names), if it is. */
+function urlRefusal(request: FastifyRequest): { why: string; message: string } | undefined {
   const address = 'The web address had';
-  if (hasNul(request.body))
-    return {
-      where: 'body',
-      why: 'NUL character refused',
-      message: `${form} a character that cannot be used. Go back and try again.`,
-    };
   if (hasNul(request.query) || hasNul(request.params))
     return {
-      where: 'url',
       why: 'NUL character refused',
       message: `${address} a character that cannot be used. Check it is correct.`,
     };
-  if (hasPoisonedKey(request.body))
-    return {
-      where: 'body',
-      why: 'prototype property name refused',
-      message: `${form} a field this page does not ask for. Go back and try again.`,
-    };
   if (hasPoisonedKey(request.query))
     return {
-      where: 'query',
       why: 'prototype property name refused',
       message: `${address} a part this page does not use. Check it is correct.`,
     };
   return undefined;
 }
 
-/** The headers a helmet middleware sets, found by running it once against a response that only records them. */
-function headersOf(middleware: ReturnType<typeof helmet>): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const recorder = {
-    setHeader: (name: string, value: string | number | readonly string[]) => {
-      headers[name.toLowerCase()] = String(value);
-    },
-    removeHeader: () => {},
-  };
-  let finished = false;
-  middleware({} as never, recorder as never, (error?: unknown) => {
-    if (error) throw error;
-    finished = true;
-  });
-  // Helmet calls next synchronously; if a later version did not, its headers would be missing: fail loudly.
-  if (!finished) throw new Error('helmet did not finish synchronously');
-  return headers;
+/** Why a request's form is turned away before its handler sees it, if it is. */
+function bodyRefusal(request: FastifyRequest): { why: string; message: string } | undefined {
+  const form = 'The form had';
+  if (hasNul(request.body))
+    return { why: 'NUL character refused', message: `${form} a character that cannot be used. Go back and try again.` };
+  if (hasPoisonedKey(request.body))
+    return {
+      why: 'prototype property name refused',
+      message: `${form} a field this page does not ask for. Go back and try again.`,
+    };
+  return undefined;
 }
 
 /**
@@ -110,9 +90,7 @@ function headersOf(middleware: ReturnType<typeof helmet>): Record<string, string
 export default fp(
   async (app, opts: SecurityOptions) => {
     const https = opts.publicUrl.startsWith('https:');
-    // Helmet's headers, worked out once: they are the same for every response (no nonces), and setting them
-    // from a ready object in one hook costs a fraction of running its middleware for each request.
-    const securityHeaders = helmet({
+    await app.register(fastifyHelmet, {
       contentSecurityPolicy: {
         useDefaults: false,
         directives: { ...CSP_DIRECTIVES, ...(https ? { 'upgrade-insecure-requests': [] } : {}) },
@@ -124,10 +102,8 @@ export default fp(
       crossOriginOpenerPolicy: { policy: 'same-origin' },
       crossOriginResourcePolicy: { policy: 'same-origin' },
     });
-    const headers = headersOf(securityHeaders);
-    headers['permissions-policy'] = PERMISSIONS_POLICY;
     // The default for every response; a route that may be cached sets its own (the /public assets do).
-    headers['cache-control'] = 'no-store';
+    const headers = { 'permissions-policy': PERMISSIONS_POLICY, 'cache-control': 'no-store' };
 
     // Behind a proxy without TRUST_PROXY, the burst and sign-in limits would
     // count every resident as one client: say so once (the header's value is never logged).
@@ -143,13 +119,21 @@ export default fp(
       done();
     });
 
-    app.addHook('preValidation', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-      const refusal = refusalOf(request);
+    const refuse = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: (err?: Error) => void,
+      where: string,
+      refusal: { why: string; message: string } | undefined,
+    ) => {
       if (refusal === undefined) return done();
-      request.log.info({ where: refusal.where }, refusal.why);
-      // Answered here: done is not called, so no handler runs.
+      request.log.info({ where }, refusal.why);
+      // Answered here: done is not called, so no later hook or handler runs.
       renderError(reply, 400, 'There is a problem with that request', refusal.message).catch(done);
-    });
+    };
+    // The address on arrival (before any route's own hooks); the form once it is parsed.
+    app.addHook('onRequest', (request, reply, done) => refuse(request, reply, done, 'url', urlRefusal(request)));
+    app.addHook('preValidation', (request, reply, done) => refuse(request, reply, done, 'body', bodyRefusal(request)));
   },
   { name: 'security', dependencies: ['views'] },
 );

@@ -110,10 +110,11 @@ describe('exports made in a worker thread', () => {
     const script = `
       import { startExport, runningExports } from './src/exports/in-worker.ts';
       import { connect } from './src/db/open.ts';
+      import { parseDatabaseUrl } from './src/db/url.ts';
       import { loadSurveys } from './src/survey/definitions/index.ts';
-      const databaseUrl = process.env.EXPORT_DATABASE_URL;
-      const db = await connect(databaseUrl);
-      const stream = await startExport({ db, databaseUrl, survey: loadSurveys()[0], job: { kind: 'csv', filters: { status: 'all' } } });
+      const database = parseDatabaseUrl(process.env.EXPORT_DATABASE_URL);
+      const db = await connect(database);
+      const stream = await startExport({ db, database, survey: loadSurveys()[0], job: { kind: 'csv', filters: { status: 'all' } } });
       if (runningExports() !== 1) throw new Error('not in a worker');
       for await (const chunk of stream) process.stdout.write(chunk);
       await db.destroy();

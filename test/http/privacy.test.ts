@@ -33,14 +33,14 @@ describe('anonymity', () => {
       });
 
     const startPage = await send('GET', '/s/csp-2019?src=facebook');
-    const preDraft = String(startPage.headers['set-cookie']).split(';')[0] as string;
+    const formCookie = String(startPage.headers['set-cookie']).split(';')[0] as string;
     const started = await send(
       'POST',
       '/s/csp-2019/start',
       { src: 'facebook', _csrf: csrfTokenIn(startPage.body) },
-      preDraft,
+      formCookie,
     );
-    const cookie = String(started.headers['set-cookie']).split(';')[0] as string;
+    const cookie = `${formCookie}; ${String(started.headers['set-cookie']).split(';')[0]}`;
     const _csrf = csrfTokenIn((await send('GET', '/s/csp-2019/area', {}, cookie)).body);
     for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you'])
       await send('POST', `/s/csp-2019/${page}`, { _csrf }, cookie);

@@ -359,8 +359,9 @@ describe('bad input is refused and stores nothing', () => {
       headers: FORM,
       payload: 'area=dartford',
     });
-    expect(none.statusCode).toBe(303);
-    expect(none.headers.location).toBe('/s/csp-2019');
+    // An answer posted without the survey's cookies is refused with a message, not dropped silently.
+    expect(none.statusCode).toBe(403);
+    expect(none.body).toContain('Your session was refreshed');
     const forged = await t.app.inject({
       method: 'GET',
       url: '/s/csp-2019/area',

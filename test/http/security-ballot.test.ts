@@ -122,7 +122,7 @@ describe('the signed minimum time to complete', () => {
     t = await makeApp({ now: c.now });
     const r = new Respondent(t.app);
     await r.start();
-    const signed = decodeURIComponent(r.cookie.split('=').slice(1).join('='));
+    const signed = r.cookieValue('soundings_draft') as string;
     const token = t.app.unsignCookie(signed).value as string;
     expect(startedAtOf(token)).toBe(Date.parse('2026-12-01T09:00:42.123Z'));
     const row = await t.db.selectFrom('responses').selectAll().executeTakeFirstOrThrow();
@@ -134,7 +134,7 @@ describe('the signed minimum time to complete', () => {
     const forged = `${earlier}.${signed.slice(signed.lastIndexOf('.') + 1)}`;
     const res = await t.app.inject({
       url: '/s/csp-2019/area',
-      headers: { cookie: `soundings_draft=${encodeURIComponent(forged)}` },
+      headers: { cookie: r.cookieWith('soundings_draft', encodeURIComponent(forged)) },
     });
     expect(res.headers.location).toBe('/s/csp-2019');
   });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRE_DRAFT_COOKIE } from '../../src/routes/respondent/index.ts';
+import { FORM_COOKIE } from '../../src/routes/respondent/index.ts';
 import {
   AdminAgent,
   testClock as clock,
@@ -329,7 +329,7 @@ describe('what the app accepts', () => {
     expect(start.statusCode).toBe(400);
     expect(start.body).toContain('The form had a field or value it cannot accept');
     const send = await r.post('check-answers', { _csrf: [r.csrf, r.csrf] });
-    expect(send.statusCode).toBe(400);
+    expect(send.statusCode).toBe(403);
     const twice = await r.post('concern-1', { concern_1: ['asb', 'violence'] });
     expect(twice.statusCode).toBe(422);
     const token = await r.post('concern-1', { _csrf: [r.csrf, r.csrf], concern_1: 'asb' });
@@ -367,21 +367,21 @@ describe("the respondent's forms: CSRF", () => {
     const r = new Respondent(t.app);
     const startPage = await r.get('');
     expect(startPage.body).toMatch(
-      /<form method="post" action="\/s\/csp-2019\/start">\s*<input type="hidden" name="_csrf" value="[\w-]{43}">/,
+      /<form method="post" action="\/s\/csp-2019\/start">\s*<input type="hidden" name="_csrf" value="[\w-]{40,}">/,
     );
     expect(startPage.body).toContain('name="website-url"');
     expect(String(startPage.headers['set-cookie'])).toMatch(
-      new RegExp(`^${PRE_DRAFT_COOKIE}=.+; HttpOnly; SameSite=Lax`),
+      new RegExp(`^${FORM_COOKIE}=.+; Path=/s; HttpOnly; SameSite=Lax`),
     );
     await r.start();
     const area = await r.get('area');
-    expect(area.body).toMatch(/name="_csrf" value="[\w-]{43}"/);
+    expect(area.body).toMatch(/name="_csrf" value="[\w-]{40,}"/);
     expect(area.body).toContain('<div class="govuk-!-display-none" aria-hidden="true">');
     for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you', 'postcode']) await r.answer(page);
     const check = await r.get('check-answers');
     expect(csrfTokenIn(check.body)).toBe(r.csrf);
-    // The pre-draft secret is gone once there is a draft.
-    expect(r.cookie).not.toContain(PRE_DRAFT_COOKIE);
+    // Once there is a draft, tokens are bound to it: the Start page's token no longer passes.
+    expect(csrfTokenIn(startPage.body)).not.toBe(r.csrf);
   });
 
   it('refuses Start, a page and Send without the right token: 403, the page again with a fresh token and a message, nothing stored', async () => {
@@ -407,7 +407,7 @@ describe("the respondent's forms: CSRF", () => {
       expect(page.statusCode, what).toBe(403);
       expect(page.body, what).toContain('Your session was refreshed, please check this page and press Continue again');
       expect(page.body, what).toContain('role="alert"');
-      expect(csrfTokenIn(page.body), what).toBe(r.csrf);
+      expect(csrfTokenIn(page.body), what).toMatch(/^[\w-]{40,}$/);
       // The page shows what the draft holds, not what was sent: a forged form cannot pre-fill it.
       expect(page.body, what).not.toMatch(/value="drugs" checked/);
 
@@ -447,7 +447,7 @@ describe("the respondent's forms: CSRF", () => {
     expect(forged.body).toContain('check that your browser allows cookies');
     // The page shown gives the browser its own secret and a token that works with it.
     const cookie = String(forged.headers['set-cookie']).split(';')[0] as string;
-    expect(cookie).toMatch(new RegExp(`^${PRE_DRAFT_COOKIE}=`));
+    expect(cookie).toMatch(new RegExp(`^${FORM_COOKIE}=`));
     expect(await t.db.selectFrom('responses').select('id').execute()).toHaveLength(0);
     const again = await postForm(
       t.app,
@@ -484,22 +484,26 @@ describe("the respondent's forms: CSRF", () => {
     expect(await snapshotAll(t.db)).toEqual(fresh);
   });
 
-  it('treats a tampered or stale draft cookie as none: back to the start page, nothing stored', async () => {
+  it('treats a tampered or stale draft cookie as none: the answer is refused with a message, nothing stored', async () => {
     t = await makeApp();
     const r = await startedRespondent(t.app);
     const before = await snapshotAll(t.db);
-    const value = decodeURIComponent(r.cookie.split('=').slice(1).join('='));
+    const value = r.cookieValue('soundings_draft') as string;
     const dot = value.lastIndexOf('.');
     const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
-    for (const cookie of [
-      `soundings_draft=${encodeURIComponent(`${flip(value.slice(0, dot))}${value.slice(dot)}`)}`,
-      `soundings_draft=${encodeURIComponent(`${value.slice(0, dot)}.${flip(value.slice(dot + 1))}`)}`,
-      `soundings_draft=${encodeURIComponent(t.app.signCookie('never-issued'))}`,
-      'soundings_draft=',
+    for (const draft of [
+      encodeURIComponent(`${flip(value.slice(0, dot))}${value.slice(dot)}`),
+      encodeURIComponent(`${value.slice(0, dot)}.${flip(value.slice(dot + 1))}`),
+      encodeURIComponent(t.app.signCookie('never-issued')),
+      '',
     ]) {
+      const cookie = r.cookieWith('soundings_draft', draft);
       const res = await postForm(t.app, '/s/csp-2019/concern-1', { _csrf: r.csrf, concern_1: 'asb' }, cookie);
-      expect(res.statusCode, cookie).toBe(303);
-      expect(res.headers.location).toBe('/s/csp-2019');
+      // The form was made for the draft the cookie no longer names: said so, never saved elsewhere or dropped silently.
+      expect(res.statusCode, cookie).toBe(403);
+      expect(res.body, cookie).toContain('Nothing on that page was saved');
+      const page = await t.app.inject({ url: '/s/csp-2019/concern-1', headers: { cookie } });
+      expect(page.headers.location, cookie).toBe('/s/csp-2019');
     }
     expect(await snapshotAll(t.db)).toEqual(before);
   });

@@ -1,79 +1,22 @@
-import type { Readable } from 'node:stream';
-import fastifyMultipart from '@fastify/multipart';
 import { stringify } from 'csv-stringify/sync';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { barChartSvg } from '../../analysis/chart.ts';
-import {
-  areaCodes,
-  channelCodes,
-  type Filters,
-  filtersQuery,
-  flaggedCounts,
-  flaggedOf,
-  parseFilters,
-} from '../../analysis/filters.ts';
+import { areaCodes, channelCodes, type Filters, flaggedCounts, flaggedOf } from '../../analysis/filters.ts';
 import { buildReport } from '../../analysis/report.ts';
 import { allTables, analysisSections, formatPercent, percent, type Table } from '../../analysis/tables.ts';
-import type { ExportKind } from '../../exports/export-job.ts';
-import { importResponses } from '../../exports/import.ts';
-import { ExportsBusy, startExport, stopIdleExportWorker } from '../../exports/in-worker.ts';
 import { neutralise } from '../../exports/response-record.ts';
-import { toMinute } from '../../responses/anonymity.ts';
-import { scheduleOf, setSchedule } from '../../responses/schedules.ts';
-import type { Survey } from '../../survey/definition.ts';
+import { scheduleOf } from '../../responses/schedules.ts';
 import { optionsOf } from '../../survey/definition.ts';
-import { formatWhen, fromLondonTime, surveyState, toLondonTime } from '../../survey/schedule.ts';
-import { adminView, renderAdminError, requireAdmin } from './access.ts';
+import { formatWhen, surveyState, toLondonTime } from '../../survey/schedule.ts';
+import { adminView, renderAdminError } from './access.ts';
+import { download, fileStem, filtersOf, surveyBase, withQuery } from './survey-filters.ts';
 
-type SurveyRoute = { Params: { slug: string }; Querystring: Record<string, unknown> };
-
-/** The largest CSV an admin can upload: about 150,000 responses. */
-export const IMPORT_FILE_LIMIT = 50 * 1024 * 1024;
-
-/** Everything an analyst sees of a survey: the tables, cross-tabs, chart, downloads, and (admins) import. */
-export default async function analysisRoutes(app: FastifyInstance, opts: { surveys: Survey[]; now: () => Date }) {
-  const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
-
-  /** The survey and the filters in the URL, or an answer explaining what is wrong with them. */
-  const load = async (request: FastifyRequest<SurveyRoute>, reply: FastifyReply) => {
-    const survey = bySlug.get(request.params.slug);
-    if (!survey) {
-      await renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-      return undefined;
-    }
-    const parsed = parseFilters(survey, request.query ?? {});
-    if (!parsed.ok) {
-      await renderAdminError(request, reply, 400, 'Those filters cannot be used', parsed.problems.join('. '));
-      return undefined;
-    }
-    reply.header('cache-control', 'no-store');
-    return { survey, filters: parsed.filters };
-  };
-
-  const base = (survey: Survey) => `/admin/surveys/${survey.slug}`;
-  const withQuery = (path: string, filters: Filters) => {
-    const query = filtersQuery(filters);
-    return query ? `${path}?${query}` : path;
-  };
-  const download = (reply: FastifyReply, type: string, name: string) =>
-    reply.header('content-type', type).header('content-disposition', `attachment; filename="${name}"`);
-  const fileStem = (survey: Survey, filters: Filters) =>
-    [
-      survey.slug,
-      filters.status !== 'all' ? filters.status : '',
-      filters.area ?? '',
-      filters.channel ?? '',
-      filters.from ?? '',
-      filters.to ?? '',
-      { include: '', exclude: 'unflagged', only: 'flagged' }[flaggedOf(filters)],
-    ]
-      .filter(Boolean)
-      .join('-');
-
-  app.get<SurveyRoute>('/surveys/:slug', async (request, reply) => {
-    const found = await load(request, reply);
-    if (!found) return reply;
-    const { survey, filters } = found;
+/** What an analyst sees of a survey: the tables, cross-tabs and chart, as a page, JSON, CSV and SVG. */
+export default async function analysisRoutes(app: FastifyInstance, opts: { now: () => Date }) {
+  app.get('', async (request, reply) => {
+    const filters = await filtersOf(request, reply);
+    if (!filters) return reply;
+    const { survey } = request;
     const [report, schedule, flagged] = await Promise.all([
       buildReport(app.db, survey, filters),
       scheduleOf(app.db, survey),
@@ -108,17 +51,17 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
             colPercent: formatPercent(percent(count, tab.colTotals[j] ?? 0)),
           })),
         ),
-        csv: withQuery(`${base(survey)}/tables/${tab.id}.csv`, filters),
+        csv: withQuery(`${surveyBase(survey)}/tables/${tab.id}.csv`, filters),
       })),
-      tableCsv: (table: Table) => withQuery(`${base(survey)}/tables/${table.id}.csv`, filters),
+      tableCsv: (table: Table) => withQuery(`${surveyBase(survey)}/tables/${table.id}.csv`, filters),
       headline,
       links: {
-        chart: withQuery(`${base(survey)}/chart.svg`, filters),
-        responses: withQuery(`${base(survey)}/responses.csv`, filters),
-        workbook: withQuery(`${base(survey)}/workbook.xlsx`, filters),
-        report: withQuery(`${base(survey)}/report.json`, filters),
-        import: `${base(survey)}/import`,
-        clear: base(survey),
+        chart: withQuery(`${surveyBase(survey)}/chart.svg`, filters),
+        responses: withQuery(`${surveyBase(survey)}/responses.csv`, filters),
+        workbook: withQuery(`${surveyBase(survey)}/workbook.xlsx`, filters),
+        report: withQuery(`${surveyBase(survey)}/report.json`, filters),
+        import: `${surveyBase(survey)}/import`,
+        clear: surveyBase(survey),
       },
       canImport: request.admin?.role === 'admin',
       schedule: {
@@ -128,205 +71,37 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
             ? `Closed on ${formatWhen(state.at)}`
             : `Opens on ${formatWhen(state.at)}`,
         open: state.open,
-        action: `${base(survey)}/schedule`,
+        action: `${surveyBase(survey)}/schedule`,
         opensAt: schedule.opensAt ? toLondonTime(new Date(schedule.opensAt)) : '',
         closesAt: schedule.closesAt ? toLondonTime(new Date(schedule.closesAt)) : '',
       },
     });
   });
 
-  app.get<SurveyRoute>('/surveys/:slug/report.json', async (request, reply) => {
-    const found = await load(request, reply);
-    if (!found) return reply;
-    const report = await buildReport(app.db, found.survey, found.filters);
+  app.get('/report.json', async (request, reply) => {
+    const filters = await filtersOf(request, reply);
+    if (!filters) return reply;
+    const report = await buildReport(app.db, request.survey, filters);
     return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(report, null, 2));
   });
 
-  app.addHook('onClose', stopIdleExportWorker);
-  /**
-   * An export, made in a worker thread (see exports/in-worker.ts) so that
-   * respondents' pages are not held up; the download starts once its first
-   * chunk is ready, so an error before then still gets an error page.
-   */
-  const sendExport = async (
-    request: FastifyRequest<SurveyRoute>,
-    reply: FastifyReply,
-    kind: ExportKind,
-    type: string,
-    name: (stem: string) => string,
-  ) => {
-    const found = await load(request, reply);
-    if (!found) return reply;
-    const { survey, filters } = found;
-    let stream: Readable;
-    try {
-      stream = await startExport({ db: app.db, database: app.database, survey, job: { kind, filters } });
-    } catch (err) {
-      if (!(err instanceof ExportsBusy)) throw err;
-      reply.header('retry-after', '60');
-      return renderAdminError(
-        request,
-        reply,
-        503,
-        'Other exports are being made',
-        'Several downloads of the responses are being made just now. Please wait a minute, then try again.',
-      );
-    }
-    stream.on('error', (err) => request.log.error({ err }, `${kind} export failed`));
-    // An abandoned download stops its export.
-    reply.raw.once('close', () => stream.destroy());
-    download(reply, type, name(fileStem(survey, filters)));
-    return reply.send(stream);
-  };
-
-  app.get<SurveyRoute>('/surveys/:slug/responses.csv', (request, reply) =>
-    sendExport(request, reply, 'csv', 'text/csv; charset=utf-8', (stem) => `${stem}-responses.csv`),
-  );
-
-  app.get<SurveyRoute & { Params: { table: string } }>('/surveys/:slug/tables/:table.csv', async (request, reply) => {
-    const found = await load(request, reply);
-    if (!found) return reply;
-    const report = await buildReport(app.db, found.survey, found.filters);
-    const table = allTables(found.survey, report).find((t) => t.id === request.params.table);
+  app.get<{ Params: { table: string } }>('/tables/:table.csv', async (request, reply) => {
+    const filters = await filtersOf(request, reply);
+    if (!filters) return reply;
+    const report = await buildReport(app.db, request.survey, filters);
+    const table = allTables(request.survey, report).find((t) => t.id === request.params.table);
     if (!table) return renderAdminError(request, reply, 404, 'Table not found', 'There is no table with that name.');
-    download(reply, 'text/csv; charset=utf-8', `${fileStem(found.survey, found.filters)}-${table.id}.csv`);
+    download(reply, 'text/csv; charset=utf-8', `${fileStem(request.survey, filters)}-${table.id}.csv`);
     return reply.send(tableCsv(table));
   });
 
-  app.get<SurveyRoute>('/surveys/:slug/chart.svg', async (request, reply) => {
-    const found = await load(request, reply);
-    if (!found) return reply;
-    const report = await buildReport(app.db, found.survey, found.filters);
-    const table = analysisSections(found.survey, report).sections.find((s) => s.id === 'most-important')?.tables[0];
+  app.get('/chart.svg', async (request, reply) => {
+    const filters = await filtersOf(request, reply);
+    if (!filters) return reply;
+    const report = await buildReport(app.db, request.survey, filters);
+    const table = analysisSections(request.survey, report).sections.find((s) => s.id === 'most-important')?.tables[0];
     if (!table) return renderAdminError(request, reply, 404, 'No chart', 'This survey has no headline question.');
     return reply.header('content-type', 'image/svg+xml; charset=utf-8').send(chartOf(table));
-  });
-
-  app.get<SurveyRoute>('/surveys/:slug/workbook.xlsx', (request, reply) =>
-    sendExport(
-      request,
-      reply,
-      'xlsx',
-      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      (stem) => `${stem}.xlsx`,
-    ),
-  );
-
-  // Admins only: open or close a survey, and import.
-  await app.register(async (scope) => {
-    scope.addHook('preHandler', requireAdmin);
-    // Open or close a survey: the dates set here replace those in its definition.
-    scope.post<SurveyRoute>('/surveys/:slug/schedule', async (request, reply) => {
-      const survey = bySlug.get(request.params.slug);
-      if (!survey)
-        return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      // Each field at most once, as text: a repeated date must not read as "no date".
-      if (Object.values(body).some((value) => typeof value !== 'string'))
-        return renderAdminError(request, reply, 400, 'There is a problem with that request', 'Nothing was changed.');
-      const now = opts.now();
-      const current = await scheduleOf(app.db, survey);
-      let next: { opensAt: string | null; closesAt: string | null };
-      if (body.action === 'open') {
-        next = {
-          opensAt: toMinute(now),
-          closesAt: current.closesAt && new Date(current.closesAt) > now ? current.closesAt : null,
-        };
-      } else if (body.action === 'close') {
-        next = { opensAt: current.opensAt ?? null, closesAt: toMinute(now) };
-      } else if (body.action === 'dates') {
-        const read = (name: string) => {
-          const value = typeof body[name] === 'string' ? (body[name] as string) : '';
-          if (!value) return { value: null };
-          const at = fromLondonTime(value);
-          return at
-            ? { value: at.toISOString() }
-            : {
-                error: `Enter the ${name === 'opens_at' ? 'opening' : 'closing'} date and time as shown, like 2019-03-03 17:00`,
-              };
-        };
-        const opens = read('opens_at');
-        const closes = read('closes_at');
-        const problems = [opens.error, closes.error].filter((e): e is string => Boolean(e));
-        if (!problems.length && opens.value && closes.value && opens.value >= closes.value)
-          problems.push('The closing time must be after the opening time');
-        if (problems.length)
-          return renderAdminError(
-            request,
-            reply,
-            422,
-            'Those dates cannot be used',
-            `${problems.join('. ')}. Nothing was changed.`,
-          );
-        next = { opensAt: opens.value ?? null, closesAt: closes.value ?? null };
-      } else {
-        return renderAdminError(request, reply, 400, 'There is a problem with that request', 'Nothing was changed.');
-      }
-      await setSchedule(app.db, survey, next, now);
-      request.log.info({ survey: survey.slug, by: request.admin?.id, ...next }, 'survey schedule changed');
-      return reply.redirect(`${base(survey)}#schedule`, 303);
-    });
-
-    // Multipart bodies are accepted here, for the file, and nowhere else.
-    await scope.register(async (upload) => {
-      await upload.register(fastifyMultipart, {
-        attachFieldsToBody: 'keyValues',
-        limits: { fileSize: IMPORT_FILE_LIMIT, files: 1, fields: 5, parts: 6 },
-      });
-
-      upload.get<SurveyRoute>('/surveys/:slug/import', async (request, reply) => {
-        const survey = bySlug.get(request.params.slug);
-        if (!survey)
-          return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-        reply.header('cache-control', 'no-store');
-        return adminView(request, reply, 'admin/import.eta', importPage(survey));
-      });
-
-      upload.post<SurveyRoute>('/surveys/:slug/import', async (request, reply) => {
-        const survey = bySlug.get(request.params.slug);
-        if (!survey)
-          return renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-        reply.header('cache-control', 'no-store');
-        const file = (request.body as Record<string, unknown> | undefined)?.file;
-        if (!Buffer.isBuffer(file) || file.length === 0) {
-          return adminView(
-            request,
-            reply,
-            'admin/import.eta',
-            { ...importPage(survey), errors: [{ field: 'file', message: 'Select a CSV file of responses' }] },
-            422,
-          );
-        }
-        const result = await importResponses(app.db, survey, file);
-        if (!result.ok) {
-          return adminView(
-            request,
-            reply,
-            'admin/import.eta',
-            {
-              ...importPage(survey),
-              errors: [
-                { field: 'file', message: `Nothing was imported: the file has ${result.problemCount} problem(s)` },
-              ],
-              problems: result.problems,
-              problemCount: result.problemCount,
-            },
-            422,
-          );
-        }
-        request.log.info({ survey: survey.slug, imported: result.imported }, 'responses imported');
-        return adminView(request, reply, 'admin/import.eta', { ...importPage(survey), result });
-      });
-    });
-  });
-
-  const importPage = (survey: Survey) => ({
-    title: `Import responses: ${survey.title} – Soundings admin`,
-    nav: 'surveys',
-    survey,
-    action: `${base(survey)}/import`,
-    back: base(survey),
-    errors: [] as { field: string; message: string }[],
   });
 }
 

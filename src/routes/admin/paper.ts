@@ -10,7 +10,7 @@ import { type PaperForm, type PaperQuestion, paperForm } from '../../survey/pape
 import { formatWhen, surveyState } from '../../survey/schedule.ts';
 import { adminView, renderAdminError, signedIn } from './access.ts';
 
-type SurveyRoute = { Params: { slug: string }; Querystring: { saved?: string } };
+type SurveyRoute = { Querystring: { saved?: string } };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -74,16 +74,17 @@ function sectionsView(paper: PaperForm, form: FormValues, errors: FieldError[]) 
  * a complete response on the `paper` channel; the account that keyed it in is
  * kept apart from the answers. Analysts and admins may both enter forms.
  */
-export default async function paperRoutes(app: FastifyInstance, opts: { surveys: Survey[]; now: () => Date }) {
-  const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
-  const forms = new Map(opts.surveys.map((s) => [s.slug, paperForm(s)]));
-  const url = (survey: Survey) => `/admin/surveys/${survey.slug}/paper`;
-
-  const findSurvey = async (request: FastifyRequest<SurveyRoute>, reply: FastifyReply) => {
-    const survey = bySlug.get(request.params.slug);
-    if (!survey) await renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-    return survey;
+export default async function paperRoutes(app: FastifyInstance, opts: { now: () => Date }) {
+  const forms = new WeakMap<Survey, PaperForm>();
+  const formOf = (survey: Survey) => {
+    let form = forms.get(survey);
+    if (!form) {
+      form = paperForm(survey);
+      forms.set(survey, form);
+    }
+    return form;
   };
+  const url = (survey: Survey) => `/admin/surveys/${survey.slug}/paper`;
 
   const entryPage = async (
     request: FastifyRequest<SurveyRoute>,
@@ -92,7 +93,7 @@ export default async function paperRoutes(app: FastifyInstance, opts: { surveys:
     view: { responseId: string; form: FormValues; errors: FieldError[]; saved?: string },
     status = 200,
   ) => {
-    const paper = forms.get(survey.slug) as PaperForm;
+    const paper = formOf(survey);
     const state = surveyState(await scheduleOf(app.db, survey), opts.now());
     const counts = await countPaperEntries(app.db, survey, signedIn(request).id);
     return adminView(
@@ -117,9 +118,8 @@ export default async function paperRoutes(app: FastifyInstance, opts: { surveys:
     );
   };
 
-  app.get<SurveyRoute>('/surveys/:slug/paper', async (request, reply) => {
-    const survey = await findSurvey(request, reply);
-    if (!survey) return reply;
+  app.get<SurveyRoute>('/paper', async (request, reply) => {
+    const { survey } = request;
     const saved = typeof request.query.saved === 'string' && UUID.test(request.query.saved) ? request.query.saved : '';
     return entryPage(request, reply, survey, {
       responseId: randomUUID(),
@@ -129,15 +129,14 @@ export default async function paperRoutes(app: FastifyInstance, opts: { surveys:
     });
   });
 
-  app.post<SurveyRoute>('/surveys/:slug/paper', async (request, reply) => {
-    const survey = await findSurvey(request, reply);
-    if (!survey) return reply;
+  app.post<SurveyRoute>('/paper', async (request, reply) => {
+    const { survey } = request;
     const body = request.body as Record<string, unknown> | undefined;
     const responseId = typeof body?.response_id === 'string' ? body.response_id : '';
     const refuse = (reason: string) =>
       renderAdminError(request, reply, 400, 'There is a problem with that request', `Nothing was saved. ${reason}`);
     if (!UUID.test(responseId)) return refuse('The form was not sent properly: reload the page and enter it again.');
-    const result = readPaperEntry(survey, forms.get(survey.slug) as PaperForm, body, {
+    const result = readPaperEntry(survey, formOf(survey), body, {
       responseId,
       at: toMinute(opts.now()),
     });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { channelCodes, DEFAULT_FILTERS } from '../../analysis/filters.ts';
 import { buildReport } from '../../analysis/report.ts';
@@ -7,8 +7,7 @@ import type { Survey } from '../../survey/definition.ts';
 import { shareLinks } from '../../survey/share.ts';
 import { adminView, renderAdminError } from './access.ts';
 
-type SurveyParams = { Params: { slug: string } };
-type QrParams = { Params: { slug: string; file: string } };
+type QrParams = { Params: { file: string } };
 
 /** QR codes: medium error correction (survives a crease or a smudge) and the standard 4-module quiet zone. */
 const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 4 } as const;
@@ -21,19 +20,11 @@ const QR_FILE = /^([a-z0-9_]{1,32})\.(svg|png)$/;
  * for print (SVG and PNG), and the responses that came by each channel.
  * Links are built from config.publicUrl, never from the request.
  */
-export default async function shareRoutes(app: FastifyInstance, opts: { surveys: Survey[]; publicUrl: string }) {
-  const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
+export default async function shareRoutes(app: FastifyInstance, opts: { publicUrl: string }) {
   const base = (survey: Survey) => `/admin/surveys/${survey.slug}/share`;
 
-  const findSurvey = async (request: FastifyRequest<SurveyParams>, reply: FastifyReply) => {
-    const survey = bySlug.get(request.params.slug);
-    if (!survey) await renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
-    return survey;
-  };
-
-  app.get<SurveyParams>('/surveys/:slug/share', async (request, reply) => {
-    const survey = await findSurvey(request, reply);
-    if (!survey) return reply;
+  app.get('/share', async (request, reply) => {
+    const { survey } = request;
     const report = await buildReport(app.db, survey, DEFAULT_FILTERS);
     const labels = new Map([
       ['web', 'Direct link (no channel)'],
@@ -75,11 +66,11 @@ export default async function shareRoutes(app: FastifyInstance, opts: { surveys:
     });
   });
 
-  app.get<QrParams>('/surveys/:slug/share/:file', async (request, reply) => {
-    const survey = bySlug.get(request.params.slug);
+  app.get<QrParams>('/share/:file', async (request, reply) => {
+    const { survey } = request;
     const match = QR_FILE.exec(request.params.file);
-    const link = match && survey ? shareLinks(survey, opts.publicUrl).find((l) => l.code === match[1]) : undefined;
-    if (!survey || !match || !link)
+    const link = match ? shareLinks(survey, opts.publicUrl).find((l) => l.code === match[1]) : undefined;
+    if (!match || !link)
       return renderAdminError(request, reply, 404, 'QR code not found', 'There is no share link with that name.');
     const name = `${survey.slug}-${link.code}-qr.${match[2]}`;
     reply.header('content-disposition', `inline; filename="${name}"`);

@@ -1,19 +1,16 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { LRUCache } from 'lru-cache';
 import type { ResponseFlag } from '../../db/schema.ts';
 
-// What keeps the respondent's forms honest without identifying anyone: a CSRF
-// token that needs no JavaScript and no server-side session, a start time
-// signed into the draft cookie, a honeypot field, and a burst limit on new
-// drafts per client held in memory only. See SECURITY.md.
+// What keeps the respondent's answers honest without identifying anyone: a
+// start time signed into the draft cookie, a honeypot field, and a burst limit
+// on new drafts per client held in memory only. See SECURITY.md.
 
 /**
  * The honeypot: a text field hidden from people (and from screen readers) that
  * only a robot fills in. Its name has a hyphen, so no question id can take it.
  */
 export const HONEYPOT_FIELD = 'website-url';
-export const CSRF_FIELD = '_csrf';
 
 /** Settings a deployment (or a test) may change. */
 export interface RespondentGuardSettings {
@@ -37,58 +34,6 @@ export const DEFAULT_GUARD_SETTINGS: RespondentGuardSettings = {
   minCompletionMs: 20_000,
   burst: { flagAfter: 10, refuseAfter: 100, windowMs: 10 * 60_000 },
 };
-
-// --- CSRF ------------------------------------------------------------------
-
-/**
- * CSRF tokens for the respondent's forms: an HMAC, under a key derived from
- * the cookie secret, of the survey and a secret only the respondent's browser
- * holds in an HttpOnly cookie. That secret is the draft token once there is a
- * draft, and before Start a random "pre-draft" value in its own cookie. The
- * server keeps nothing; a token never expires while its cookie lives (a page
- * left open for days still works), and it stops working when the draft it was
- * made for is replaced.
- */
-export class FormTokens {
-  private readonly key: Buffer;
-  /**
-   * Tokens made lately, by survey and binding: a page's token is made when it
-   * is shown and checked when it is sent, and an HMAC each time was a few per
-   * cent of the server's work.
-   */
-  private readonly made = new LRUCache<string, string>({ max: RECENT_SECRETS });
-
-  constructor(cookieSecret: string) {
-    this.key = createHmac('sha256', cookieSecret).update('soundings respondent csrf v1').digest();
-  }
-
-  /** The token for forms of this survey, bound to the browser's secret. */
-  token(survey: string, binding: string): string {
-    const input = `${survey}\0${binding}`;
-    let token = this.made.get(input);
-    if (token === undefined) {
-      token = createHmac('sha256', this.key).update(input).digest('base64url');
-      this.made.set(input, token);
-    }
-    return token;
-  }
-
-  /** Whether a submitted value is the token for this survey and secret (in constant time: tokens are all one length). */
-  valid(survey: string, binding: string | undefined, submitted: unknown): boolean {
-    if (!binding || typeof submitted !== 'string' || submitted.length > 100) return false;
-    const expected = Buffer.from(this.token(survey, binding));
-    const given = Buffer.from(submitted);
-    return expected.length === given.length && timingSafeEqual(expected, given);
-  }
-}
-
-/** How many recently worked-out tokens, cookie checks and hashes each cache keeps (a few MB at most). */
-export const RECENT_SECRETS = 10_000;
-
-/** A random secret for the pre-draft cookie. */
-export function newPreDraftSecret(): string {
-  return randomBytes(32).toString('base64url');
-}
 
 // --- Signed start time -------------------------------------------------------
 

@@ -133,3 +133,10 @@ export function valuesBefore(j: Journey, pageId: string): Values {
   }
   return values;
 }
+
+/** The Back link: the page before this one on the route, or the start page. */
+export function backLink(base: string, route: readonly Page[], pageId: string): string {
+  const at = route.findIndex((p) => p.id === pageId);
+  const previous = at > 0 ? route[at - 1] : at === -1 ? route[route.length - 1] : undefined;
+  return previous ? `${base}/${previous.id}` : base;
+}

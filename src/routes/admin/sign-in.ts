@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  countAccounts,
+  findAccountByEmail,
+  lockAccount,
+  normaliseEmail,
+  OWASP_HASHING,
+  type PasswordHashing,
+  recordFailedLogin,
+  recordSuccessfulLogin,
+  unmatchableHash,
+  verifyPassword,
+} from '../../admin/accounts.ts';
+import { type ClientLimit, LoginThrottle, lockDuration, minutesToWait } from '../../admin/throttle.ts';
+import { adminView } from './access.ts';
+import { errorFor, type FieldError, formFields } from './forms.ts';
+import type { AdminSessions } from './session.ts';
+
+const WRONG_CREDENTIALS = 'Email address or password is not correct';
+
+export interface SignInOptions {
+  sessions: AdminSessions;
+  now: () => Date;
+  hashing?: PasswordHashing;
+  clientLimit?: ClientLimit;
+}
+
+/** Where to go after signing in: an /admin page of ours, never anywhere else. */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string') return '/admin';
+  if (!/^\/admin(\/[A-Za-z0-9_\-/]*)?$/.test(value) || value.includes('//')) return '/admin';
+  if (/^\/admin\/(login|logout|setup)(\/|$)/.test(value)) return '/admin';
+  return value;
+}
+
+type LoginQuery = { Querystring: { next?: string; 'signed-out'?: string } };
+
+/** Signing in and out, open to everyone (the forms still carry their CSRF tokens). */
+export default async function signInRoutes(app: FastifyInstance, opts: SignInOptions) {
+  const { sessions } = opts;
+  const throttle = new LoginThrottle(opts.clientLimit);
+  // An unknown email address is checked against this hash, so that it takes as long to refuse as a wrong password.
+  const dummyHash = unmatchableHash(opts.hashing ?? OWASP_HASHING);
+
+  // Sign-out works without a valid session (there is nothing to protect then).
+  app.post(
+    '/logout',
+    { preHandler: (request, reply, done) => (request.admin ? sessions.checkCsrf(request, reply, done) : done()) },
+    async (request, reply) => {
+      const account = request.admin?.id;
+      if (await sessions.endSession(request, reply)) request.log.info({ account }, 'admin signed out');
+      return reply.redirect('/admin/login?signed-out=yes', 303);
+    },
+  );
+
+  const loginPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: { email: string; next: string; errors: FieldError[]; notice?: string },
+    status = 200,
+  ) =>
+    adminView(
+      request,
+      reply,
+      'admin/login.eta',
+      {
+        title: `${view.errors.length ? 'Error: ' : ''}Sign in – Soundings admin`,
+        ...view,
+        error: errorFor(view.errors),
+        noAccounts: (await countAccounts(app.db)) === 0,
+      },
+      status,
+    );
+
+  const tooMany = (request: FastifyRequest, reply: FastifyReply, email: string, next: string, waitMs: number) => {
+    const minutes = minutesToWait(waitMs);
+    reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+    const message = `There have been too many attempts to sign in. Wait ${minutes} minute${minutes === 1 ? '' : 's'}, then try again`;
+    return loginPage(request, reply, { email, next, errors: [{ field: 'email', message }] }, 429);
+  };
+
+  app.get<LoginQuery>('/login', async (request, reply) => {
+    const next = safeNext(request.query.next);
+    if (request.admin) return reply.redirect(next, 303);
+    return loginPage(request, reply, {
+      email: '',
+      next,
+      errors: [],
+      ...(request.query['signed-out'] === 'yes' ? { notice: 'You have signed out.' } : {}),
+    });
+  });
+
+  app.post('/login', { preHandler: sessions.checkCsrf }, async (request, reply) => {
+    const body = formFields(request.body);
+    const email = normaliseEmail(body.email ?? '');
+    const password = body.password ?? '';
+    const next = safeNext(body.next);
+    const errors: FieldError[] = [];
+    if (!email) errors.push({ field: 'email', message: 'Enter your email address' });
+    if (!password) errors.push({ field: 'password', message: 'Enter your password' });
+    if (errors.length) return loginPage(request, reply, { email, next, errors }, 422);
+
+    const now = opts.now();
+    const clientWait = throttle.clientWait(request.ip, now);
+    if (clientWait) return tooMany(request, reply, email, next, clientWait);
+    const account = await findAccountByEmail(app.db, email);
+    const lockWait = account
+      ? Math.max(0, (account.locked_until ? Date.parse(account.locked_until) : 0) - now.getTime())
+      : throttle.unknownEmailWait(email, now);
+    if (lockWait) return tooMany(request, reply, email, next, lockWait);
+
+    // Unknown address, wrong password and disabled account take the same time and get the same answer.
+    const matches = await verifyPassword(account ? account.password_hash : dummyHash, password);
+    if (!account || !matches || account.disabled_at) {
+      throttle.clientFailed(request.ip, now);
+      if (account) {
+        const lock = lockDuration(await recordFailedLogin(app.db, account.id));
+        if (lock) await lockAccount(app.db, account.id, new Date(now.getTime() + lock));
+      } else {
+        throttle.unknownEmailFailed(email, now);
+      }
+      return loginPage(request, reply, { email, next, errors: [{ field: 'email', message: WRONG_CREDENTIALS }] }, 422);
+    }
+    await recordSuccessfulLogin(app.db, account.id);
+    await sessions.startSession(request, reply, account.id);
+    request.log.info({ account: account.id }, 'admin signed in');
+    return reply.redirect(next, 303);
+  });
+}

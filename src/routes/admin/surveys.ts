@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Survey } from '../../survey/definition.ts';
+import { renderAdminError, requireAdmin } from './access.ts';
+import analysisRoutes from './analysis.ts';
+import exportRoutes from './exports.ts';
+import importRoutes from './import.ts';
+import paperRoutes from './paper.ts';
+import scheduleRoutes from './schedule.ts';
+import type { AdminSessions } from './session.ts';
+import shareRoutes from './share.ts';
+
+export interface SurveyRoutesOptions {
+  sessions: AdminSessions;
+  surveys: Survey[];
+  now: () => Date;
+  publicUrl: string;
+}
+
+/** Everything under /admin/surveys/:slug: `request.survey` is the survey in the URL, or the page is a 404. */
+export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRoutesOptions) {
+  const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
+  app.decorateRequest('survey', null as unknown as Survey);
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const survey = bySlug.get((request.params as { slug?: string }).slug ?? '');
+    if (!survey) {
+      await renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
+      return reply;
+    }
+    request.survey = survey;
+  });
+
+  await app.register(analysisRoutes, { now: opts.now });
+  await app.register(exportRoutes);
+  await app.register(shareRoutes, { publicUrl: opts.publicUrl });
+  await app.register(paperRoutes, { now: opts.now });
+  // Admins only: open or close a survey, and import.
+  await app.register(async (adminOnly) => {
+    adminOnly.addHook('onRequest', requireAdmin);
+    await adminOnly.register(scheduleRoutes, { now: opts.now });
+    await adminOnly.register(importRoutes, { sessions: opts.sessions });
+  });
+}
