@@ -31,6 +31,8 @@ export interface ProportionTest {
   /** Two-sided. */
   p: number;
   significant: boolean;
+  /** In words for the page: why the result may not be reliable. */
+  warnings: string[];
 }
 
 export interface ProportionNotTestable {
@@ -90,6 +92,14 @@ function pooledTest(x1: number, n1: number, x2: number, n2: number): ProportionT
     };
   }
   const z = (p2 - p1) / Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
+  // The normal approximation is the 2×2 chi-square's, and fails the same way on small expected counts.
+  const smallest = Math.min(n1, n2) * Math.min(pooled, 1 - pooled);
+  const warnings =
+    smallest < 5
+      ? [
+          `A wave expects only ${smallest.toFixed(1)} respondents ${pooled < 0.5 ? 'giving' : 'not giving'} this answer, fewer than 5: the test may not be reliable.`,
+        ]
+      : [];
   return {
     testable: true,
     p1,
@@ -99,6 +109,7 @@ function pooledTest(x1: number, n1: number, x2: number, n2: number): ProportionT
     z,
     p: twoSidedNormalP(z),
     significant: Math.abs(z) > Z_THRESHOLD,
+    warnings,
   };
 }
 

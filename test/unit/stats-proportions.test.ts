@@ -22,6 +22,22 @@ describe('two-proportion z-test between waves', () => {
     expect(result.z).toBeCloseTo(2 * Math.SQRT2, 12);
     expect(result.p).toBeCloseTo(0.0046777, 7);
     expect(result.significant).toBe(true);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('warns when a wave expects fewer than 5 respondents giving, or not giving, the answer', () => {
+    // 1 of 50, then 0 of 70: p̂ = 1/120, and the smaller wave expects 50/120 = 0.4 giving it.
+    const few = twoProportionZTest({ x: 1, n: 50 }, { x: 0, n: 70 });
+    if (!few.testable) throw new Error(few.reason);
+    expect(few.warnings).toEqual([
+      'A wave expects only 0.4 respondents giving this answer, fewer than 5: the test may not be reliable.',
+    ]);
+    // 48 of 50, then 69 of 70: p̂ = 117/120, and the smaller wave expects 50 · 3/120 = 1.25 not giving it.
+    const most = twoProportionZTest({ x: 48, n: 50 }, { x: 69, n: 70 });
+    if (!most.testable) throw new Error(most.reason);
+    expect(most.warnings).toEqual([
+      'A wave expects only 1.3 respondents not giving this answer, fewer than 5: the test may not be reliable.',
+    ]);
   });
 
   it('gives z the sign of current minus previous: a fall is negative, with the same p', () => {
