@@ -9,6 +9,9 @@ import { dayNumber, escapeXml, formatDay, formatValue, niceTicks, round, textWid
 
 const LABEL_STEPS = [1, 2, 7, 14, 28, 56, 91, 182, 364];
 
+/** The width from which an inline chart shows its closer set of dates; app.scss's container query uses the same. */
+export const WIDE_INLINE = 600;
+
 /** Columns over time (responses per day), as an SVG string. */
 export function timeSeriesChart(chart: TimeSeriesChart, rendering: Rendering): string {
   const frame = makeFrame(rendering);
@@ -50,36 +53,34 @@ export function timeSeriesChart(chart: TimeSeriesChart, rendering: Rendering): s
       return `<rect class="chart-bar" x="${frame.x((i + gap / 2) / count)}" y="${columnTop}" width="${frame.x((1 - gap) / count)}" height="${round(bottom - columnTop)}" fill="${seriesStyle(0).colour}"/>`;
     });
 
-  // Each label is a day and month; the year goes on a line below the first
-  // label and wherever it changes, so every label stays short.
-  const labels: { i: number; text: string; year?: number }[] = [];
-  const step = labelStep(frame.width, count, (i) => textWidth(formatDay(first + i, false), frame.axis) + fs * 0.75);
-  let year = Number.NaN;
-  for (let i = 0; i < count; i += step) {
-    const day = first + i;
-    const text = formatDay(day, false);
-    const newYear = yearOf(day) !== year;
-    const widest = Math.max(textWidth(text, frame.axis), newYear ? textWidth(String(yearOf(day)), frame.axis) : 0);
-    if (((i + 0.5) / count) * frame.width + widest > frame.width) break;
-    labels.push(newYear ? { i, text, year: yearOf(day) } : { i, text });
-    year = yearOf(day);
-  }
   const tickLength = round(fs * 0.4);
-  const firstLine = round(bottom + tickLength + frame.axis * 1.05);
-  const dateAxis = labels
-    .map(({ i, text, year }) => {
-      const x = frame.x((i + 0.5) / count);
-      const label = (line: string, at: number) =>
-        `<text class="chart-axis" x="${x}" y="${at}" font-size="${frame.axis}">${escapeXml(line)}</text>`;
-      return (
-        `<line x1="${x}" x2="${x}" y1="${bottom}" y2="${round(bottom + tickLength)}" stroke="${INK}" stroke-width="1.5"/>` +
-        label(text, firstLine) +
-        (year === undefined ? '' : label(String(year), round(firstLine + frame.axis * 1.25)))
-      );
-    })
-    .join('');
+  const dateAxis = (width: number) => {
+    const labels = dateLabels(first, count, width, frame.axis, fs * 0.75);
+    const firstLine = round(bottom + tickLength + frame.axis * 1.05);
+    return labels
+      .map(({ i, text, year }) => {
+        const x = frame.x((i + 0.5) / count);
+        const label = (line: string, at: number) =>
+          `<text class="chart-axis" x="${x}" y="${at}" font-size="${frame.axis}">${escapeXml(line)}</text>`;
+        return (
+          `<line x1="${x}" x2="${x}" y1="${bottom}" y2="${round(bottom + tickLength)}" stroke="${INK}" stroke-width="1.5"/>` +
+          label(text, firstLine) +
+          (year === undefined ? '' : label(String(year), round(firstLine + frame.axis * 1.25)))
+        );
+      })
+      .join('');
+  };
+  // Inline, a second set of dates, closer together, for a chart at least
+  // WIDE_INLINE px across: app.scss swaps the sets by a container query, and
+  // without the stylesheet the set that fits a phone shows.
+  const narrow = dateAxis(frame.width);
+  const wide = frame.mode === 'inline' ? dateAxis(WIDE_INLINE) : narrow;
+  const dates =
+    wide === narrow
+      ? `<g class="chart-dates">${narrow}</g>`
+      : `<g class="chart-dates chart-dates--narrow">${narrow}</g><g class="chart-dates chart-dates--wide" display="none">${wide}</g>`;
 
-  parts.push(axis.lines, ...columns, axis.labels, dateAxis);
+  parts.push(axis.lines, ...columns, axis.labels, dates);
   const total = values.reduce((a, b) => a + b, 0);
   const peak = days.reduce((best, day) => ((byDay.get(day) as number) > (byDay.get(best) as number) ? day : best));
   const description =
@@ -90,6 +91,26 @@ export function timeSeriesChart(chart: TimeSeriesChart, rendering: Rendering): s
     height: bottom + tickLength + frame.axis * 2.6,
     description,
   });
+}
+
+/**
+ * Days to label across `width` px: each a day and month, the year on a line
+ * below the first label and wherever it changes, so every label stays short.
+ */
+function dateLabels(first: number, count: number, width: number, size: number, space: number) {
+  const labels: { i: number; text: string; year?: number }[] = [];
+  const step = labelStep(width, count, (i) => textWidth(formatDay(first + i, false), size) + space);
+  let year = Number.NaN;
+  for (let i = 0; i < count; i += step) {
+    const day = first + i;
+    const text = formatDay(day, false);
+    const newYear = yearOf(day) !== year;
+    const widest = Math.max(textWidth(text, size), newYear ? textWidth(String(yearOf(day)), size) : 0);
+    if (((i + 0.5) / count) * width + widest > width) break;
+    labels.push(newYear ? { i, text, year: yearOf(day) } : { i, text });
+    year = yearOf(day);
+  }
+  return labels;
 }
 
 /** The first step whose labels, `room(i)` px each, fit side by side across `width` px of `count` days. */

@@ -13,6 +13,7 @@ import {
   trendChart,
 } from '../../../src/charts/index.ts';
 import { textWidth } from '../../../src/charts/text.ts';
+import { WIDE_INLINE } from '../../../src/charts/time-series.ts';
 import { dayAfter, HOSTILE, SAMPLES } from './samples.ts';
 import { descendants, inherited, parseXml, textOf, type XmlElement } from './xml.ts';
 
@@ -255,18 +256,42 @@ describe('time series', () => {
     });
   });
 
-  it('thins the dates so each has room at the narrowest width, the year under the first', () => {
-    const svg = timeSeriesChart(chart, INLINE);
-    const labels = elements(svg, 'text', 'chart-axis').filter((t) => /[A-Z][a-z]{2}$/.test(textOf(t)));
-    expect(labels.length).toBeGreaterThanOrEqual(3);
-    expect(labels.length).toBeLessThan(10);
-    expect(textOf(labels[0] as XmlElement)).toBe('18 Feb');
-    expect(texts(svg, 'chart-axis')).toContain('2019');
-    const xs = labels.map((l) => (Number.parseFloat(l.attributes.x as string) / 100) * NARROWEST_INLINE);
-    labels.forEach((label, i) => {
-      const right = (xs[i] as number) + textWidth(textOf(label), 14);
-      expect(right).toBeLessThanOrEqual(i + 1 < xs.length ? (xs[i + 1] as number) : NARROWEST_INLINE);
+  /** The day labels of one set of dates, and their x in px were the chart `width` px wide. */
+  function dates(svg: string, set: string, width: number) {
+    const [group] = elements(svg, 'g').filter((g) => g.attributes.class?.split(' ').includes(set));
+    const labels = descendants(group as XmlElement).filter(
+      (t) => t.name === 'text' && /[A-Z][a-z]{2}$/.test(textOf(t)),
+    );
+    return labels.map((l) => ({ text: textOf(l), x: (Number.parseFloat(l.attributes.x as string) / 100) * width }));
+  }
+
+  for (const [set, width] of [
+    ['chart-dates--narrow', NARROWEST_INLINE],
+    ['chart-dates--wide', WIDE_INLINE],
+  ] as const) {
+    it(`thins the dates so each has room before the next at ${width} px, the year under the first`, () => {
+      const svg = timeSeriesChart(chart, INLINE);
+      const labels = dates(svg, set, width);
+      expect(labels.length).toBeGreaterThanOrEqual(3);
+      expect(labels.length).toBeLessThan(width / 40);
+      expect(labels[0]?.text).toBe('18 Feb');
+      labels.forEach((label, i) => {
+        const right = label.x + textWidth(label.text, 14);
+        expect(right).toBeLessThanOrEqual(labels[i + 1]?.x ?? width);
+      });
     });
+  }
+
+  it('inline, hides the closer set of dates unless the stylesheet shows it; a download has one set', () => {
+    const svg = timeSeriesChart(chart, INLINE);
+    expect(dates(svg, 'chart-dates--wide', WIDE_INLINE).length).toBeGreaterThan(
+      dates(svg, 'chart-dates--narrow', NARROWEST_INLINE).length,
+    );
+    const [wide] = elements(svg, 'g').filter((g) => g.attributes.class?.includes('chart-dates--wide'));
+    expect(wide?.attributes.display).toBe('none');
+    expect(texts(svg, 'chart-axis')).toContain('2019');
+    const download = timeSeriesChart(chart, STANDALONE);
+    expect(elements(download, 'g').filter((g) => g.attributes.class?.startsWith('chart-dates'))).toHaveLength(1);
   });
 
   it('places days by date, so a missing day leaves a gap', () => {
