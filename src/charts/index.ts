@@ -1,5 +1,6 @@
 // Charts as server-rendered SVG: pure functions from plain data to a string,
-// no Fastify and no database. See docs-charts.md.
+// no Fastify and no database. See docs-charts.md. svgToPng is imported from
+// ./png.ts alone, so rendering a page never loads resvg's native binary.
 import { barChart, groupedBarChart } from './bars.ts';
 import type { Chart, Rendering } from './model.ts';
 import { escapeXml } from './text.ts';
@@ -10,7 +11,6 @@ export { barChart, groupedBarChart } from './bars.ts';
 export { NARROWEST_INLINE, STANDALONE_WIDTH } from './frame.ts';
 export type * from './model.ts';
 export { SERIES_STYLES } from './palette.ts';
-export { type PngOptions, svgToPng } from './png.ts';
 export { escapeXml, FONT_FAMILY } from './text.ts';
 export { timeSeriesChart } from './time-series.ts';
 export { trendChart } from './trend.ts';
