@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/faults/**/*.faults.ts'],
     // Builds the server they start, and prints the "Faults injected" table of SECURITY.md from this run.
-    globalSetup: ['test/build.setup.ts', 'test/faults/summary.ts'],
+    globalSetup: ['test/faults/build.setup.ts', 'test/faults/summary.ts'],
     // One at a time: each loads the machine on purpose, and timing matters.
     fileParallelism: false,
     testTimeout: 600_000,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect } from '../../src/db/open.ts';
 import { loadSurveys } from '../../src/survey/definitions/index.ts';
+import { buildServer } from '../build.ts';
 import { type Answer, checkDatabase, Journey, SCRIPTS, ServerProcess, send } from '../faults/harness.ts';
 import { createAccount, csrfTokenIn, freshDatabase, TEST_ENGINE } from '../helpers.ts';
 
@@ -18,10 +19,11 @@ let database: Awaited<ReturnType<typeof freshDatabase>>;
 const servers: ServerProcess[] = [];
 
 beforeAll(async () => {
+  buildServer();
   database = await freshDatabase(dir, 'instances');
   // The first creates and migrates the database; the second starts beside it.
   for (let i = 0; i < 2; i++) servers.push(await ServerProcess.start(database.url, { COOKIE_SECRET: undefined }));
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const server of servers) await server.stop();
