@@ -1,17 +1,12 @@
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 
 /**
- * Kysely builds a query's tree and compiles it to SQL afresh on every call.
- * For the handful of queries that run on every page a respondent saves, that
- * was about a sixth of the server's CPU. A reusable query is built and
- * compiled once per shape of its arguments (how many rows, which keys, which
- * are null) and per database engine, then run with each call's values in
- * place of the first call's.
- *
- * The builder must use its arguments only as values (in where, set, values):
- * it is run once with markers in their place to learn where each value goes,
- * and a builder that put a value into the SQL text itself, or branched on it,
- * is refused with an error the first time it is used.
+ * Kysely builds and compiles a query afresh on every call; the few queries of
+ * every page save are compiled once per shape of their arguments (how many
+ * rows, which keys, which are null) and engine, then run with each call's
+ * values (bench/RESULTS.md has what that saves). The builder must use its
+ * arguments only as values: it is run once with markers in their place, and
+ * one that put a value into the SQL text, or branched on it, is refused.
  */
 
 /** A value that stands for the i-th argument value while the query is compiled. */

@@ -14,13 +14,7 @@ export interface OverloadSettings {
   maxEventLoopDelay: number;
 }
 
-/**
- * A request waits about as long as the event loop takes to get round to it.
- * Each page takes well under a few milliseconds, and a server keeping up (a
- * benchmark's fifty busy connections) turns every few milliseconds; a quarter
- * of a second without a turn means requests are arriving faster than they are
- * answered, or something long is holding the loop, and the wait is growing.
- */
+/** A quarter of a second without a turn of the event loop: requests arrive faster than they are answered. */
 export const DEFAULT_OVERLOAD: OverloadSettings = { maxEventLoopDelay: 250 };
 
 /** How often the loop's turns are marked. */
@@ -36,19 +30,12 @@ export class Overloaded extends Error {
 }
 
 /**
- * Load shedding. A timer marks each turn of the event loop; every request
- * checks, when it arrives, how long ago the last mark was. Too long, and it is
- * answered at once with the "very busy, try again" page (503, Retry-After:
- * see errors.ts) instead of being handled: before any handler runs, so nothing
- * is read or written and a respondent's draft is exactly as it was. Cheap
- * refusals let the loop catch up, and the first turn after that serves again.
- *
- * Why not @fastify/under-pressure's measures: they are sampled by a timer, and
- * a flood starves timers (with 2,000 busy connections its sampler ran 3 times
- * in 5 seconds: libuv goes on polling sockets while more than it takes at once
- * are ready), so the verdict is seconds stale exactly when it matters; and its
- * event-loop-utilisation limit refuses a server that is busy but keeping up.
- * The check here runs in the request itself, and measures that starvation.
+ * Load shedding: a timer marks each turn of the event loop, and a request
+ * that arrives too long after the last mark is answered at once with the
+ * "very busy, try again" page (503), before any handler reads or writes.
+ * Not @fastify/under-pressure: its timer-sampled measures go stale in the
+ * very flood that starves timers (see SECURITY.md); this check runs in the
+ * request itself.
  */
 export default fp(
   async (app, opts: Partial<OverloadSettings>) => {

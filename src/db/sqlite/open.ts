@@ -7,20 +7,10 @@ import type { Database } from '../schema.ts';
 import { DurableSqliteDialect } from './driver.ts';
 import { WalSync } from './wal-sync.ts';
 
-/**
- * How long a write waits for another process's lock (an import or purge from
- * the command line) before SQLITE_BUSY. better-sqlite3 waits on the main
- * thread, so one second keeps the server answering; the respondent is asked
- * to try again.
- */
+/** How long a write waits for another process's lock (a CLI import) before SQLITE_BUSY: it blocks the thread. */
 export const BUSY_TIMEOUT_MS = 1000;
 
-/**
- * Pages the write-ahead log may hold before a commit copies them into the
- * database (SQLite's default: 1,000). The copy runs inside a commit with two
- * fsyncs, and saves change mostly the same few pages: copying less often
- * writes far less (bench/RESULTS.md).
- */
+/** Log pages before a commit copies them into the database: saves rewrite the same few pages (bench/RESULTS.md). */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
 /** An open SQLite database: the Kysely instance the app uses, and the SQLite connection under it. */
