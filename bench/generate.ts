@@ -42,6 +42,7 @@ export async function generateResponses(db: Kysely<Database>, survey: Survey, co
         submitted_at: complete && route.complete ? iso(submitted) : null,
         answers: JSON.stringify(route.answers),
         flag: null,
+        excluded: null,
       } satisfies Database['responses'];
       responses.push(response);
       sheet.add(

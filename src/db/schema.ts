@@ -17,7 +17,12 @@ export interface ResponsesTable {
   answers: string;
   /** Why the response looks automated or repeated (the first reason found), or null: see SECURITY.md. */
   flag: ResponseFlag | null;
+  /** Why an analyst left the response out of every figure, or null (it counts). */
+  excluded: ExclusionReason | null;
 }
+
+/** Why a response is left out of the figures: a staff test, a duplicate, junk, or another reason given. */
+export type ExclusionReason = 'test' | 'duplicate' | 'junk' | 'other';
 
 /**
  * Ballot-stuffing signals: a hidden field a person never sees was filled in
@@ -104,6 +109,29 @@ export interface PaperEntriesTable {
   account_id: string;
   /** ISO 8601 UTC instant, to the minute. */
   entered_at: string;
+  /** The number staff write on the paper form, shown as P-000042. */
+  reference: number;
+}
+
+/** What staff did to responses, who and why: admins read it. */
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  account_id: string;
+  /** Kept as it was then: the account may later be removed. */
+  account_email: string;
+  action: 'exclude' | 'restore' | 'delete' | 'correct' | 'erase-tests';
+  survey: string;
+  response_id: string | null;
+  reason: string | null;
+  /** JSON of what changed (a correction's answers before and after), or null. */
+  details: string | null;
+}
+
+/** A counter per survey, moved with every change to its running counts: see rollups/count-sheet.ts. */
+export interface SurveyChangesTable {
+  survey: string;
+  version: number;
 }
 
 export interface Database {
@@ -119,6 +147,8 @@ export interface Database {
   report_days: ReportDaysTable;
   report_summary: ReportSummaryTable;
   shared_secrets: SharedSecretsTable;
+  audit_log: AuditLogTable;
+  survey_changes: SurveyChangesTable;
 }
 
 /** Secrets every app instance on one database shares: see sharedSecret. */
@@ -133,3 +163,4 @@ export type ResponseUpdate = Updateable<ResponsesTable>;
 export type AdminAccountRow = Selectable<AdminAccountsTable>;
 export type NewAdminAccount = Insertable<AdminAccountsTable>;
 export type AdminSessionRow = Selectable<AdminSessionsTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;

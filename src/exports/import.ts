@@ -248,8 +248,7 @@ async function importOnce(
     }));
     await insertResponses(trx, items);
     for (const { response, route } of items) {
-      const { dims, metrics } = routeContribution(survey, { ...response, flag: null }, route);
-      counts.add(dims, metrics, 1);
+      counts.record(null, routeContribution(survey, { ...response, flag: null }, route));
     }
   };
 

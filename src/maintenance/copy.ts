@@ -97,6 +97,8 @@ async function copySurvey(
   const schedule = await source.selectFrom('survey_schedules').selectAll().where('survey', '=', survey.slug).execute();
   await target.deleteFrom('survey_schedules').where('survey', '=', survey.slug).execute();
   await insertAll(target, 'survey_schedules', schedule);
+  const audit = await source.selectFrom('audit_log').selectAll().where('survey', '=', survey.slug).execute();
+  await insertAll(target, 'audit_log', audit);
   for (const { table } of ROLLUPS) {
     // Counts left by an earlier, erased copy would add to these: the survey has no responses on the target.
     await target.deleteFrom(table).where('survey', '=', survey.slug).execute();

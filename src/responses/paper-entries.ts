@@ -10,6 +10,17 @@ import { insertResponse, NO_ROUTE, writeRoute } from './repository.ts';
 /** The channel of a paper questionnaire keyed in by staff. */
 export const PAPER_CHANNEL = 'paper';
 
+/** How a paper entry's number is written on the form and looked up: P-000042. */
+export function paperReference(reference: number): string {
+  return `P-${String(reference).padStart(6, '0')}`;
+}
+
+/** The number in a written reference (`P-000042`, `p42`, `42`), or undefined. */
+export function parsePaperReference(text: string): number | undefined {
+  const match = /^\s*p?-?0*(\d{1,9})\s*$/i.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
 export type PaperSaveResult = 'saved' | 'already-saved' | 'id-taken';
 
 /**
@@ -48,15 +59,22 @@ export async function savePaperResponse(
           submitted_at: at,
           answers: JSON.stringify(entry.answers),
           flag: null,
+          excluded: null,
         };
         await insertResponse(trx, row);
         await writeRoute(trx, row.id, NO_ROUTE, entry);
         const counts = new CountSheet();
         counts.record(null, routeContribution(survey, row, entry));
         await counts.write(trx);
+        // The next number; two entries at once on PostgreSQL meet on the unique index, and one runs again.
+        const last = await trx
+          .selectFrom('paper_entries')
+          .select((eb) => eb.fn.max('reference').as('reference'))
+          .executeTakeFirst();
+        const reference = Number(last?.reference ?? 0) + 1;
         await trx
           .insertInto('paper_entries')
-          .values({ response_id: entry.id, account_id: entry.accountId, entered_at: at })
+          .values({ response_id: entry.id, account_id: entry.accountId, entered_at: at, reference })
           .execute();
         return 'saved';
       }),

@@ -99,10 +99,10 @@ async function erase(db: Kysely<Database>, survey: Survey, select: Selection): P
           const sheet = new CountSheet();
           const counted: Erased = { complete: 0, partial: 0 };
           for (const row of deleted) {
-            const contribution = contributionOf(survey, row);
-            sheet.add(contribution.dims, contribution.metrics, -1);
-            counted[contribution.dims.status] += 1;
+            sheet.record(contributionOf(survey, row), null);
+            counted[row.status] += 1;
           }
+          sheet.touch(survey.slug);
           await sheet.write(trx);
           return { found: ids.length, counted };
         }),

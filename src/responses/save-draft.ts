@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { whenDurable } from '../db/open.ts';
-import type { Database, ResponseFlag, ResponseRow } from '../db/schema.ts';
+import type { Database, ExclusionReason, ResponseFlag, ResponseRow } from '../db/schema.ts';
 import { SharedTransactions } from '../db/shared-transactions.ts';
 import { CountSheet, routeContribution } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
@@ -46,7 +46,13 @@ export function savesDone(db: Kysely<Database>): { transactions: number; saves: 
 export async function startDraft(
   db: Kysely<Database>,
   survey: Survey,
-  draft: { channel: string; tokenHash: string; now: Date; flag?: ResponseFlag | null },
+  draft: {
+    channel: string;
+    tokenHash: string;
+    now: Date;
+    flag?: ResponseFlag | null;
+    excluded?: ExclusionReason | null;
+  },
 ): Promise<string> {
   const at = toMinute(draft.now);
   const row: ResponseRow = {
@@ -60,9 +66,11 @@ export async function startDraft(
     submitted_at: null,
     answers: '{}',
     flag: draft.flag ?? null,
+    excluded: draft.excluded ?? null,
   };
   await runSave(db, async (trx, counts) => {
     await insertResponse(trx, row);
+    counts.touch(survey.slug);
     counts.record(null, routeContribution(survey, row, NO_ROUTE));
   });
   return row.id;
@@ -164,6 +172,7 @@ async function changeDraft(
   }
   const stored = storedJourney(survey, was.answers);
   await writeRoute(trx, was.id, stored, route);
+  counts.touch(survey.slug);
   counts.record(routeContribution(survey, was, stored), routeContribution(survey, { ...was, ...set }, route));
   return true;
 }

@@ -19,6 +19,13 @@ export class CountSheet {
   );
   /** What was added to which row, in order, while a journal is kept (see mark). */
   private journal: { row: CountRow; n: number }[] | undefined;
+  /** Surveys whose responses changed: their survey_changes counter moves when the sheet is written. */
+  private readonly touched = new Set<string>();
+
+  /** Marks a survey's responses as changed even where no count moves (an excluded response saved). */
+  touch(survey: string) {
+    this.touched.add(survey);
+  }
 
   /** Adds `sign` times the metrics under the dimensions (1 for a new response, -1 for an erased one). */
   add(dims: Dims, metrics: readonly string[], sign: number) {
@@ -91,9 +98,11 @@ export class CountSheet {
       const parts = sqlite ? chunks(rows.length) : slices(rows.length, 1000);
       for (const [from, to] of parts) await add(db, rows.slice(from, to));
     }
+    for (const survey of [...this.touched].sort()) await moveVersion(db, survey);
   }
 
   private addTo({ table, dims: kept }: (typeof ROLLUPS)[number], dims: Dims, metrics: readonly string[], n: number) {
+    this.touched.add(dims.survey);
     if (!metrics.length) return;
     let prefix = String(dims[kept[0] as DimName]);
     for (let i = 1; i < kept.length; i++) prefix += `\u0000${dims[kept[i] as DimName]}`;
@@ -158,6 +167,19 @@ const ADD_COUNTS = new Map(
     ),
   ]),
 );
+
+const moveVersion = reusable((db: Kysely<Database>, survey: string) =>
+  db
+    .insertInto('survey_changes')
+    .values({ survey, version: 1 })
+    .onConflict((oc) => oc.column('survey').doUpdateSet((eb) => ({ version: eb('survey_changes.version', '+', 1) }))),
+);
+
+/** A survey's changes counter: it moves whenever its responses or their counts change. */
+export async function surveyVersion(db: Kysely<Database> | Transaction<Database>, survey: string): Promise<number> {
+  const row = await db.selectFrom('survey_changes').select('version').where('survey', '=', survey).executeTakeFirst();
+  return Number(row?.version ?? 0);
+}
 
 /** [from, to) of `count` rows in slices of `size`. */
 function slices(count: number, size: number): [number, number][] {

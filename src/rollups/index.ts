@@ -3,7 +3,7 @@
 // few thousand rows instead of grouping fifteen million. Every change to the
 // counts goes through a CountSheet; the analysis (src/analysis) only reads.
 
-export { CountSheet, chunks } from './count-sheet.ts';
+export { CountSheet, chunks, surveyVersion } from './count-sheet.ts';
 export {
   type Contribution,
   contributionOf,

@@ -109,20 +109,21 @@ export function dimsOf(
   };
 }
 
-/** What a response row counts for with the given route. */
+/** What a response row counts for with the given route: nothing while an analyst has it excluded. */
 export function routeContribution(
   survey: Survey,
-  row: Parameters<typeof dimsOf>[1],
+  row: Parameters<typeof dimsOf>[1] & { excluded?: string | null },
   route: { answers: Answers; values: Values },
-): Contribution {
+): Contribution | null {
+  if (row.excluded) return null;
   return {
     dims: dimsOf(survey, row, route.values),
     metrics: metricsOf(survey, row.channel, route.values, Object.keys(route.answers)),
   };
 }
 
-/** What a stored response row counts for: the route of its stored answers. */
-export function contributionOf(survey: Survey, row: ResponseRow): Contribution {
+/** What a stored response row counts for: the route of its stored answers (nothing if excluded). */
+export function contributionOf(survey: Survey, row: ResponseRow): Contribution | null {
   return routeContribution(survey, row, journey(survey, JSON.parse(row.answers) as Answers));
 }
 

@@ -63,6 +63,7 @@ export async function recountSurvey(
       const valuesBy = groupBy(valueRows, (v) => v.response_id);
       const pagesBy = groupBy(pageRows, (p) => p.response_id);
       for (const row of rows) {
+        if (row.excluded) continue;
         const values = valuesFromRows(survey, valuesBy.get(row.id) ?? []);
         const pages = (pagesBy.get(row.id) ?? []).map((p) => p.page_id);
         sheet.add(dimsOf(survey, row, values), metricsOf(survey, row.channel, values, pages), 1);
@@ -79,6 +80,7 @@ export async function recountSurvey(
       }
     }
     if (recounted !== kept.size) changed = true;
+    sheet.touch(survey.slug);
     await sheet.write(trx);
     return { responses, changed };
   });

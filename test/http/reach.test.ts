@@ -498,7 +498,9 @@ describe('paper entry', () => {
     // The account is in its own table, nowhere in the response.
     expect(JSON.stringify(row)).not.toContain(analystId);
     const entries = await t.db.selectFrom('paper_entries').selectAll().execute();
-    expect(entries).toEqual([{ response_id: responseId, account_id: analystId, entered_at: row.started_at }]);
+    expect(entries).toEqual([
+      { response_id: responseId, account_id: analystId, entered_at: row.started_at, reference: 1 },
+    ]);
     const values = await t.db.selectFrom('response_values').selectAll().where('response_id', '=', responseId).execute();
     expect(values.map((v) => `${v.question_id}=${v.value}`).sort()).toEqual(
       [
