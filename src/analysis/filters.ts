@@ -19,9 +19,20 @@ export interface Filters {
    * Flags are signals, not proof, so nothing is left out unless an analyst asks.
    */
   flagged?: FlaggedFilter;
+  /**
+   * Responses an analyst excluded (a test, a duplicate, junk): left out (the
+   * default, when absent), switched back in (`include`), or shown alone (`only`).
+   */
+  excluded?: ExcludedFilter;
 }
 
 export type FlaggedFilter = 'include' | 'exclude' | 'only';
+export type ExcludedFilter = 'exclude' | 'include' | 'only';
+
+/** Whether excluded responses are counted: `exclude` unless the filters say otherwise. */
+export function excludedOf(filters: Filters): ExcludedFilter {
+  return filters.excluded ?? 'exclude';
+}
 
 export const DEFAULT_FILTERS: Filters = { status: 'all' };
 
@@ -77,6 +88,11 @@ export function parseFilters(
     if (flagged === 'exclude' || flagged === 'only') filters.flagged = flagged;
     else if (flagged !== 'include') problems.push('flagged must be include, exclude or only');
   }
+  const excluded = text('excluded');
+  if (excluded !== undefined) {
+    if (excluded === 'include' || excluded === 'only') filters.excluded = excluded;
+    else if (excluded !== 'exclude') problems.push('excluded must be exclude, include or only');
+  }
   for (const name of ['from', 'to'] as const) {
     const value = text(name);
     if (value === undefined) continue;
@@ -104,6 +120,7 @@ export function filtersQuery(filters: Filters): string {
     if (value) params.set(name, value);
   }
   if (flaggedOf(filters) !== 'include') params.set('flagged', flaggedOf(filters));
+  if (excludedOf(filters) !== 'exclude') params.set('excluded', excludedOf(filters));
   return params.toString();
 }
 
@@ -152,6 +169,8 @@ export function filteredResponseIds(
   if (filters.to) query = query.where('responses.started_at', '<', dayAfter(filters.to));
   if (flaggedOf(filters) === 'exclude') query = query.where('responses.flag', 'is', null);
   if (flaggedOf(filters) === 'only') query = query.where('responses.flag', 'is not', null);
+  if (excludedOf(filters) === 'exclude') query = query.where('responses.excluded', 'is', null);
+  if (excludedOf(filters) === 'only') query = query.where('responses.excluded', 'is not', null);
   const areaQuestion = survey.analysis?.area;
   if (filters.area && areaQuestion) {
     const area = filters.area;

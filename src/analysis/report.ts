@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { crossTabName, ROLLUPS } from '../rollups/index.ts';
+import { contributionOf, crossTabName, ROLLUPS } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
-import { type Filters, flaggedOf } from './filters.ts';
+import { excludedOf, type Filters, filteredResponseIds, flaggedOf } from './filters.ts';
 
 /** How many answered a question, and how many gave each code (blanks are not counted). */
 export interface Tally {
@@ -203,7 +203,35 @@ export function assembleReport(survey: Survey, filters: Filters, parts: ReportPa
  * at 1M responses), whatever the number of responses.
  */
 export async function buildReport(db: Kysely<Database>, survey: Survey, filters: Filters): Promise<Report> {
-  return reportFromCounts(survey, filters, await countsQuery(db, survey, filters).execute());
+  const excluded = excludedOf(filters);
+  const kept = excluded === 'only' ? [] : await countsQuery(db, survey, filters).execute();
+  const added = excluded === 'exclude' ? [] : await excludedCounts(db, survey, filters);
+  return reportFromCounts(survey, filters, added.length ? [...kept, ...added] : kept);
+}
+
+/**
+ * What the excluded responses under the filters would count for: they are
+ * left out of the running counts, and few, so they are counted from their
+ * stored answers when an analyst switches them back in.
+ */
+async function excludedCounts(db: Kysely<Database>, survey: Survey, filters: Filters) {
+  const rows = await db
+    .selectFrom('responses')
+    .selectAll()
+    .where('id', 'in', filteredResponseIds(db, survey, { ...filters, area: undefined, excluded: 'only' }))
+    .execute();
+  const counts = new Map<string, { metric: string; status: 'complete' | 'partial'; n: number }>();
+  for (const row of rows) {
+    const contribution = contributionOf(survey, { ...row, excluded: null });
+    if (!contribution || (filters.area && contribution.dims.area !== filters.area)) continue;
+    for (const metric of contribution.metrics) {
+      const key = `${row.status}\u0000${metric}`;
+      const entry = counts.get(key);
+      if (entry) entry.n++;
+      else counts.set(key, { metric, status: row.status, n: 1 });
+    }
+  }
+  return [...counts.values()];
 }
 
 /** The report from the rows of countsQuery: counts by metric and status. */

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Survey } from '../survey/definition.ts';
-import { type Answers, type Journey, journey } from '../survey/journey.ts';
+import { type Answers, type Journey, journey, type Values } from '../survey/journey.ts';
 
 /** The answers stored in a response row (its `answers` column), by page then question. */
 export function storedAnswers(answers: string): Answers {
@@ -43,4 +43,20 @@ function frozen(j: Journey): Journey {
   Object.freeze(j.values);
   Object.freeze(j.route);
   return Object.freeze(j);
+}
+
+/**
+ * A stored response's route: the pages it submitted and the values on them.
+ * A complete response stores only its route's answers; a draft may keep
+ * answers for later pages too, so its route is walked.
+ */
+export function storedRoute(
+  survey: Survey,
+  row: { status: string; answers: string },
+): { pages: string[]; values: Values } {
+  const answers = storedAnswers(row.answers);
+  const route = row.status === 'complete' ? answers : journey(survey, answers).answers;
+  const values: Values = {};
+  for (const page of Object.values(route)) Object.assign(values, page);
+  return { pages: Object.keys(route), values };
 }
