@@ -8,7 +8,9 @@ import type { Kysely } from 'kysely';
 // - audit_log: who did what to which response, when and why;
 // - paper_entries.reference: a short number staff write on the paper form (P-000042);
 // - survey_changes: a counter per survey, moved with every change to its counts,
-//   so that what is worked out from the responses can tell it is out of date.
+//   so that what is worked out from the responses can tell it is out of date;
+// - survey_schedules.drafts_until: when a survey is closed with a grace period,
+//   until when the drafts already started may still be finished and sent.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('responses').addColumn('excluded', 'varchar(32)').execute();
@@ -40,6 +42,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       .where('response_id', '=', entry.response_id)
       .execute();
   await db.schema.createIndex('paper_entries_reference').on('paper_entries').column('reference').unique().execute();
+  await db.schema.alterTable('survey_schedules').addColumn('drafts_until', 'varchar(32)').execute();
   await db.schema
     .createTable('survey_changes')
     .addColumn('survey', 'varchar(64)', (col) => col.primaryKey())
@@ -49,6 +52,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('survey_changes').execute();
+  await db.schema.alterTable('survey_schedules').dropColumn('drafts_until').execute();
   await db.schema.dropIndex('paper_entries_reference').execute();
   await db.schema.alterTable('paper_entries').dropColumn('reference').execute();
   await db.schema.dropTable('audit_log').execute();

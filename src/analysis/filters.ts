@@ -48,6 +48,12 @@ export function channelCodes(survey: Survey): string[] {
   return ['web', ...survey.channels.map((c) => c.code), 'paper'];
 }
 
+/** A filter that cannot be used: its name (the form field) and why. */
+export interface FilterProblem {
+  field: string;
+  message: string;
+}
+
 /**
  * Reads filters from a query string or CLI options. Returns the problems found
  * (an unknown area or channel, a malformed date) instead of guessing.
@@ -55,13 +61,14 @@ export function channelCodes(survey: Survey): string[] {
 export function parseFilters(
   survey: Survey,
   input: Record<string, unknown>,
-): { ok: true; filters: Filters } | { ok: false; problems: string[] } {
-  const problems: string[] = [];
+): { ok: true; filters: Filters } | { ok: false; problems: FilterProblem[] } {
+  const problems: FilterProblem[] = [];
+  const problem = (field: string, message: string) => problems.push({ field, message });
   const text = (name: string) => {
     const value = input[name];
     if (value === undefined || value === '') return undefined;
     if (typeof value !== 'string') {
-      problems.push(`${name} must be given once`);
+      problem(name, `${name} must be given once`);
       return undefined;
     }
     return value;
@@ -70,36 +77,36 @@ export function parseFilters(
   const status = text('status');
   if (status !== undefined) {
     if (status === 'all' || status === 'complete' || status === 'partial') filters.status = status;
-    else problems.push('status must be all, complete or partial');
+    else problem('status', 'status must be all, complete or partial');
   }
   const area = text('area');
   if (area !== undefined) {
     const codes = areaCodes(survey);
     if (codes.includes(area)) filters.area = area;
-    else problems.push(`area must be one of ${codes.join(', ')}`);
+    else problem('area', `area must be one of ${codes.join(', ')}`);
   }
   const channel = text('channel');
   if (channel !== undefined) {
     if (channelCodes(survey).includes(channel)) filters.channel = channel;
-    else problems.push(`channel must be one of ${channelCodes(survey).join(', ')}`);
+    else problem('channel', `channel must be one of ${channelCodes(survey).join(', ')}`);
   }
   const flagged = text('flagged');
   if (flagged !== undefined) {
     if (flagged === 'exclude' || flagged === 'only') filters.flagged = flagged;
-    else if (flagged !== 'include') problems.push('flagged must be include, exclude or only');
+    else if (flagged !== 'include') problem('flagged', 'flagged must be include, exclude or only');
   }
   const excluded = text('excluded');
   if (excluded !== undefined) {
     if (excluded === 'include' || excluded === 'only') filters.excluded = excluded;
-    else if (excluded !== 'exclude') problems.push('excluded must be exclude, include or only');
+    else if (excluded !== 'exclude') problem('excluded', 'excluded must be exclude, include or only');
   }
   for (const name of ['from', 'to'] as const) {
     const value = text(name);
     if (value === undefined) continue;
     if (isoDate.safeParse(value).success) filters[name] = value;
-    else problems.push(`${name} must be a date like 2019-02-18`);
+    else problem(name, `${name} must be a date like 2019-02-18`);
   }
-  if (filters.from && filters.to && filters.from > filters.to) problems.push('from must not be after to');
+  if (filters.from && filters.to && filters.from > filters.to) problem('from', 'from must not be after to');
   return problems.length ? { ok: false, problems } : { ok: true, filters };
 }
 
@@ -144,6 +151,28 @@ export async function flaggedCounts(
   for (const row of rows) {
     if (!row.flag) continue;
     byReason[row.flag] = Number(row.n);
+    total += Number(row.n);
+  }
+  return { total, byReason };
+}
+
+/** How many responses under the filters an analyst has excluded, by reason (whatever the filters say of exclusions). */
+export async function excludedCounts(
+  db: Kysely<Database>,
+  survey: Survey,
+  filters: Filters,
+): Promise<{ total: number; byReason: Record<string, number> }> {
+  const rows = await db
+    .selectFrom('responses')
+    .select(['excluded', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('id', 'in', filteredResponseIds(db, survey, { ...filters, excluded: 'only' }))
+    .groupBy('excluded')
+    .execute();
+  const byReason: Record<string, number> = {};
+  let total = 0;
+  for (const row of rows) {
+    if (!row.excluded) continue;
+    byReason[row.excluded] = Number(row.n);
     total += Number(row.n);
   }
   return { total, byReason };

@@ -290,16 +290,27 @@ export function reportFromCounts(
  * dates.
  */
 export function countsQuery(db: Kysely<Database>, survey: Survey, filters: Filters) {
-  const needed = new Set<string>();
+  return rollupQuery(db, survey, filters, []).select(['metric', 'status']).groupBy(['metric', 'status']);
+}
+
+/**
+ * The kept counts under the filters, summed, from the smallest rollup that
+ * has the dimensions the filters and `keep` need (report_summary, a few
+ * thousand rows at any number of responses, unless they name a channel, an
+ * area or dates).
+ */
+function rollupQuery(db: Kysely<Database>, survey: Survey, filters: Filters, keep: readonly string[]) {
+  const needed = new Set<string>(keep);
   if (filters.channel) needed.add('channel');
   if (filters.area) needed.add('area');
   if (filters.from || filters.to) needed.add('day');
   const rollup =
-    ROLLUPS.find((r) => [...needed].every((d) => (r.dims as string[]).includes(d))) ?? ROLLUPS[ROLLUPS.length - 1];
+    ROLLUPS.find((r) => [...needed].every((d) => (r.dims as readonly string[]).includes(d))) ??
+    ROLLUPS[ROLLUPS.length - 1];
   // The rollups share their column names; Kysely cannot type a table chosen at run time.
   let query = (db as unknown as Kysely<{ counts: Database['report_counts'] }>)
     .selectFrom(`${rollup?.table ?? 'report_counts'} as counts` as 'counts')
-    .select(['metric', 'status', (eb) => eb.fn.sum<number>('n').as('n')])
+    .select((eb) => eb.fn.sum<number>('n').as('n'))
     .where('survey', '=', survey.slug);
   if (filters.status !== 'all') query = query.where('status', '=', filters.status);
   if (filters.channel) query = query.where('channel', '=', filters.channel);
@@ -308,5 +319,27 @@ export function countsQuery(db: Kysely<Database>, survey: Survey, filters: Filte
   if (filters.to) query = query.where('day', '<=', filters.to);
   // Flagged responses (see filters.ts): every rollup keeps the flag as a dimension.
   if (flaggedOf(filters) !== 'include') query = query.where('flagged', '=', flaggedOf(filters) === 'only' ? 1 : 0);
-  return query.groupBy(['metric', 'status']);
+  return query;
+}
+
+/** Responses started each day under the filters, by status (excluded responses never counted). */
+export async function responsesByDay(
+  db: Kysely<Database>,
+  survey: Survey,
+  filters: Filters,
+): Promise<{ day: string; complete: number; partial: number }[]> {
+  if (excludedOf(filters) === 'only') return [];
+  const rows = await rollupQuery(db, survey, filters, ['day'])
+    .select(['day', 'status'])
+    .where('metric', 'like', 'n|%')
+    .groupBy(['day', 'status'])
+    .orderBy('day')
+    .execute();
+  const byDay = new Map<string, { day: string; complete: number; partial: number }>();
+  for (const row of rows) {
+    const entry = byDay.get(row.day) ?? { day: row.day, complete: 0, partial: 0 };
+    entry[row.status] += Number(row.n);
+    byDay.set(row.day, entry);
+  }
+  return [...byDay.values()];
 }

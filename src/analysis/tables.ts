@@ -16,21 +16,44 @@ export function formatPercent(value: number | null): string {
   return value === null ? '–' : `${value.toFixed(1)}%`;
 }
 
-/** One analysis table: what the page shows, each CSV download holds, and each workbook sheet lists. */
+/** What a column holds: the row's name, a count, a percentage (0–100, one decimal), or text. */
+export type ColumnKind = 'label' | 'count' | 'percent' | 'text';
+
+export interface Column {
+  heading: string;
+  kind: ColumnKind;
+}
+
+export interface TableRow {
+  /** One per column: a percentage is a number (0–100) or null where its base is 0. */
+  cells: (string | number | null)[];
+  /** A top 3 option, marked on the page. */
+  marked?: boolean;
+  /** A total or base row, set apart from the others. */
+  total?: boolean;
+}
+
+/** One analysis table: what a page shows, its CSV download holds, and a workbook sheet lists. */
 export interface Table {
-  /** Stable id: the CSV file name and the sheet name. */
+  /** Stable id: the CSV file name, the chart's, and the sheet name's source. */
   id: string;
   title: string;
   /** "Of 154 respondents to this question". */
   baseText: string;
-  columns: string[];
+  columns: Column[];
   rows: TableRow[];
 }
 
-export interface TableRow {
-  cells: (string | number)[];
-  /** A top 3 option, marked on the page. */
-  marked?: boolean;
+const ANSWER_COLUMNS = (first = 'Answer'): Column[] => [
+  { heading: first, kind: 'label' },
+  { heading: 'Count', kind: 'count' },
+  { heading: '%', kind: 'percent' },
+];
+
+/** A cell as the page and a CSV show it. */
+export function cellText(column: Column | undefined, value: string | number | null): string {
+  if (column?.kind === 'percent') return typeof value === 'number' ? formatPercent(value) : '–';
+  return value === null ? '' : String(value);
 }
 
 /** A question's codes in codebook order, with their labels. */
@@ -42,12 +65,16 @@ function firstQuestion(survey: Survey, id: string): Question | undefined {
   return survey.questionsById.get(id)?.[0];
 }
 
-/** What tables call the headline question: its rank label, or the question itself. */
-function headlineTitle(survey: Survey): string {
+/** A question's short name for tables: its key where it has one, else its label. */
+export function questionTitle(survey: Survey, id: string): string {
+  const question = firstQuestion(survey, id) as (Question & { key?: string }) | undefined;
+  return question?.key ?? question?.label ?? id;
+}
+
+/** What tables call a ranked question: its rank label, or the question itself. */
+export function rankTitle(survey: Survey, rank: number): string {
   const a = survey.analysis;
-  if (!a) return '';
-  const rank = a.ranks.indexOf(a.headline);
-  return (rank >= 0 ? a.rankLabels[rank] : undefined) ?? firstQuestion(survey, a.headline)?.label ?? a.headline;
+  return a?.rankLabels[rank] ?? (a?.ranks[rank] ? questionTitle(survey, a.ranks[rank]) : `Rank ${rank + 1}`);
 }
 
 /** The question that a grouped question's groups are answers to, and its labels. */
@@ -63,7 +90,7 @@ function rankedRows(labels: Map<string, string>, tally: Tally, mark = 0): TableR
     .map((code) => ({ code, count: tally.counts[code] ?? 0 }))
     .sort((a, b) => b.count - a.count || order.indexOf(a.code) - order.indexOf(b.code))
     .map(({ code, count }, i) => ({
-      cells: [labels.get(code) ?? code, count, formatPercent(percent(count, tally.answered))],
+      cells: [labels.get(code) ?? code, count, percent(count, tally.answered)],
       ...(mark && i < mark && count > 0 ? { marked: true } : {}),
     }));
 }
@@ -79,9 +106,9 @@ export function questionTable(survey: Survey, report: Report, id: string, title:
   const rows = sort
     ? rankedRows(labels, tally)
     : [...labels].map(([code, label]) => ({
-        cells: [label, tally.counts[code] ?? 0, formatPercent(percent(tally.counts[code] ?? 0, tally.answered))],
+        cells: [label, tally.counts[code] ?? 0, percent(tally.counts[code] ?? 0, tally.answered)],
       }));
-  return { id, title, baseText: ofRespondents(tally.answered), columns: ['Answer', 'Count', '%'], rows };
+  return { id, title, baseText: ofRespondents(tally.answered), columns: ANSWER_COLUMNS(), rows };
 }
 
 /** A follow-up question, one table per group (category): every option, sorted, the top `mark` marked. */
@@ -91,7 +118,7 @@ export function followUpTables(
   id: string,
   heading: (group: string) => string,
   mark = 3,
-) {
+): Table[] {
   const byGroup = (report.questions[id] as Record<string, Tally> | undefined) ?? {};
   return [...groupLabels(survey, id)].map(([group, groupLabel]): Table => {
     const tally = byGroup[group] ?? { answered: 0, counts: {} };
@@ -102,7 +129,7 @@ export function followUpTables(
       id: `${id}-${group}`,
       title: heading(groupLabel),
       baseText: ofRespondents(tally.answered),
-      columns: ['Issue', 'Count', '%'],
+      columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labels, tally, mark),
     };
   });
@@ -135,7 +162,7 @@ export function combinedFollowUpTables(survey: Survey, report: Report): Table[] 
       id: `combined-top3-${group}`,
       title: `${groupLabel}: top issues, whichever rank it was given`,
       baseText: ofRespondents(tally.answered),
-      columns: ['Issue', 'Count', '%'],
+      columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labelsOf(question), tally, 3),
     };
   });
@@ -148,9 +175,9 @@ export function combinedRanksTable(survey: Survey, report: Report): Table | null
   const tally = report.combined.ranks;
   return {
     id: 'combined-ranks',
-    title: 'Issues named as most, second or third most important (each respondent counted once per issue)',
+    title: 'Issues named at any rank (each respondent counted once per issue)',
     baseText: `Of ${tally.answered} respondents who named at least one issue`,
-    columns: ['Issue', 'Respondents', '%'],
+    columns: ANSWER_COLUMNS('Issue'),
     rows: rankedRows(labelsOf(firstQuestion(survey, first)), tally),
   };
 }
@@ -167,7 +194,7 @@ export function victimsTable(survey: Survey, report: Report): Table | null {
         v.reported,
         v.notReported,
         v.notAnswered,
-        formatPercent(percent(v.notReported, v.reported + v.notReported)),
+        percent(v.notReported, v.reported + v.notReported),
       ],
     };
   });
@@ -175,25 +202,31 @@ export function victimsTable(survey: Survey, report: Report): Table | null {
     id: 'victims',
     title: 'Victims and reporting to the police, by issue',
     baseText: 'Respondents who said they had been a victim of crime in the issue they chose, at any rank',
-    columns: ['Issue', 'Victims', 'Reported', 'Not reported', 'Did not say', '% unreported (of those who said)'],
+    columns: [
+      { heading: 'Issue', kind: 'label' },
+      { heading: 'Victims', kind: 'count' },
+      { heading: 'Reported', kind: 'count' },
+      { heading: 'Not reported', kind: 'count' },
+      { heading: 'Did not say', kind: 'count' },
+      { heading: '% unreported (of those who said)', kind: 'percent' },
+    ],
     rows,
   };
 }
 
 export function aboutYouTables(survey: Survey, report: Report): Table[] {
   return Object.entries(report.aboutYou).map(([id, a]) => {
-    const question = firstQuestion(survey, id);
-    const labels = [...labelsOf(question)].filter(([code]) => code !== 'prefer_not_to_say');
+    const labels = [...labelsOf(firstQuestion(survey, id))].filter(([code]) => code !== 'prefer_not_to_say');
     return {
       id: `about-you-${id}`,
-      title: question?.label ?? id,
+      title: questionTitle(survey, id),
       baseText: `Of ${a.base} respondents who reached this page`,
-      columns: ['Answer', 'Count', '%'],
+      columns: ANSWER_COLUMNS(),
       rows: [
         ...labels.map(([code, label]) => ({
-          cells: [label, a.counts[code] ?? 0, formatPercent(percent(a.counts[code] ?? 0, a.base))],
+          cells: [label, a.counts[code] ?? 0, percent(a.counts[code] ?? 0, a.base)],
         })),
-        { cells: ['Not provided', a.notProvided, formatPercent(percent(a.notProvided, a.base))] },
+        { cells: ['Not provided', a.notProvided, percent(a.notProvided, a.base)] },
       ],
     };
   });
@@ -204,15 +237,19 @@ export function channelsTable(report: Report, labels: Map<string, string>): Tabl
     .sort((a, b) => b[1].complete + b[1].partial - (a[1].complete + a[1].partial))
     .map(([code, c]) => {
       const total = c.complete + c.partial;
-      return {
-        cells: [labels.get(code) ?? code, c.complete, c.partial, total, formatPercent(percent(c.complete, total))],
-      };
+      return { cells: [labels.get(code) ?? code, c.complete, c.partial, total, percent(c.complete, total)] };
     });
   return {
     id: 'channels',
     title: 'Responses by channel',
     baseText: `Of ${report.responses} responses`,
-    columns: ['Channel', 'Complete', 'Partial', 'Total', 'Completion rate'],
+    columns: [
+      { heading: 'Channel', kind: 'label' },
+      { heading: 'Complete', kind: 'count' },
+      { heading: 'Partial', kind: 'count' },
+      { heading: 'Total', kind: 'count' },
+      { heading: 'Completion rate', kind: 'percent' },
+    ],
     rows,
   };
 }
@@ -222,159 +259,43 @@ export function responsesTable(report: Report): Table {
     id: 'responses',
     title: 'Responses',
     baseText: `${report.responses} responses`,
-    columns: ['Status', 'Count', '%'],
+    columns: [
+      { heading: 'Status', kind: 'label' },
+      { heading: 'Count', kind: 'count' },
+      { heading: '%', kind: 'percent' },
+    ],
     rows: [
-      { cells: ['Complete', report.complete, formatPercent(percent(report.complete, report.responses))] },
-      {
-        cells: [
-          'Partial (started, not sent)',
-          report.partial,
-          formatPercent(percent(report.partial, report.responses)),
-        ],
-      },
-      { cells: ['All responses', report.responses, formatPercent(percent(report.responses, report.responses))] },
+      { cells: ['Complete', report.complete, percent(report.complete, report.responses)] },
+      { cells: ['Partial (started, not sent)', report.partial, percent(report.partial, report.responses)] },
+      { cells: ['All responses', report.responses, percent(report.responses, report.responses)], total: true },
     ],
   };
 }
 
-/** A cross-tab: counts with row and column percentages, and the base of each. */
-export interface CrossTab {
-  id: string;
-  title: string;
-  rowLabels: [string, string][];
-  colLabels: [string, string][];
-  counts: number[][];
-  rowTotals: number[];
-  colTotals: number[];
-  total: number;
-}
-
-export function crossTabs(survey: Survey, report: Report): CrossTab[] {
+/** The published cross-tabs of the definition (`analysis.crosstabs`): the question by each dimension. */
+export function crosstabPresets(survey: Survey): { row: string; column: string }[] {
   const spec = survey.analysis?.crosstabs;
   if (!spec) return [];
-  const rowLabels = [...labelsOf(firstQuestion(survey, spec.question))];
-  return Object.entries(report.crosstabs).map(([key, table]) => {
-    const dimension = key.slice(`${spec.question}_by_`.length);
-    const question = firstQuestion(survey, dimension);
-    const known = [...labelsOf(question)];
-    const seen = new Set(Object.values(table).flatMap((row) => Object.keys(row)));
-    // Postcode districts are not options: list the ones present, in order.
-    const colLabels: [string, string][] = question
-      ? known.filter(([code]) => seen.has(code) || code !== 'prefer_not_to_say')
-      : [...seen]
-          .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-          .map((code) => [code, code === 'prefer_not_to_say' ? 'Prefer not to say' : code]);
-    const counts = rowLabels.map(([row]) => colLabels.map(([col]) => table[row]?.[col] ?? 0));
-    const rowTotals = counts.map((r) => r.reduce((a, b) => a + b, 0));
-    const colTotals = colLabels.map((_, j) => counts.reduce((a, r) => a + (r[j] ?? 0), 0));
-    const dimensionLabel = question ? question.label.replace(/\?$/, '') : 'postcode district';
-    return {
-      id: `crosstab-${key}`,
-      title: `${spec.question === survey.analysis?.headline ? headlineTitle(survey) : (firstQuestion(survey, spec.question)?.label ?? spec.question)} by ${dimensionTitle(dimension, dimensionLabel)}`,
-      rowLabels,
-      colLabels,
-      counts,
-      rowTotals,
-      colTotals,
-      total: rowTotals.reduce((a, b) => a + b, 0),
-    };
+  return spec.by.map((by) => {
+    const question = firstQuestion(survey, by);
+    return { row: spec.question, column: question?.type === 'text' ? `${by}_district` : by };
   });
 }
 
-const DIMENSION_TITLES: Record<string, string> = {
-  age: 'age band',
-  gender: 'gender',
-  ethnicity: 'ethnic background',
-  area: 'area',
-  postcode_district: 'postcode district',
-};
-
-function dimensionTitle(dimension: string, fallback: string): string {
-  return DIMENSION_TITLES[dimension] ?? fallback;
-}
-
-/** A cross-tab as a flat table (one row per cell) for CSV and the workbook. */
-export function crossTabAsTable(tab: CrossTab): Table {
-  const rows: TableRow[] = [];
-  tab.rowLabels.forEach(([, rowLabel], i) => {
-    tab.colLabels.forEach(([, colLabel], j) => {
-      const count = tab.counts[i]?.[j] ?? 0;
-      rows.push({
-        cells: [
-          rowLabel,
-          colLabel,
-          count,
-          formatPercent(percent(count, tab.rowTotals[i] ?? 0)),
-          formatPercent(percent(count, tab.colTotals[j] ?? 0)),
-        ],
-      });
+/** A table's bars for a chart: each row's label and the first percentage (or count) column. */
+export function chartBars(table: Table): { label: string; value: number | null; display: string; marker?: string }[] {
+  const at = table.columns.findIndex((c) => c.kind === 'percent');
+  const valueAt = at >= 0 ? at : table.columns.findIndex((c) => c.kind === 'count');
+  const column = table.columns[valueAt];
+  return table.rows
+    .filter((row) => !row.total)
+    .map((row) => {
+      const value = row.cells[valueAt];
+      return {
+        label: String(row.cells[0] ?? ''),
+        value: typeof value === 'number' ? value : null,
+        display: cellText(column, value ?? null),
+        ...(row.marked ? { marker: 'Top 3' } : {}),
+      };
     });
-  });
-  return {
-    id: tab.id,
-    title: tab.title,
-    baseText: `Of ${tab.total} respondents who answered both questions`,
-    columns: ['Row', 'Column', 'Count', 'Row %', 'Column %'],
-    rows,
-  };
-}
-
-/** The page's sections, in order: each a heading and its tables. Also the order of CSV downloads and sheets. */
-export interface Section {
-  id: string;
-  heading: string;
-  tables: Table[];
-}
-
-export function analysisSections(survey: Survey, report: Report): { sections: Section[]; crossTabs: CrossTab[] } {
-  const a = survey.analysis;
-  const sections: Section[] = [];
-  const channelLabels = new Map([
-    ['web', 'Web (direct link)'],
-    ['paper', 'Paper'],
-    ...survey.channels.map((c): [string, string] => [c.code, c.label]),
-  ]);
-  sections.push({
-    id: 'headline',
-    heading: 'Responses',
-    tables: [responsesTable(report), ...(a ? [questionTable(survey, report, a.area, 'Respondents by area')] : [])],
-  });
-  if (a) {
-    const headline = headlineTitle(survey);
-    const rankTitle = (r: number) => a.rankLabels[r] ?? `Rank ${r + 1}`;
-    sections.push({
-      id: 'most-important',
-      heading: headline,
-      tables: [questionTable(survey, report, a.headline, headline)],
-    });
-    a.rankFollowUps.forEach((id, r) => {
-      sections.push({
-        id: `follow-up-${r + 1}`,
-        heading: `${rankTitle(r)}: top issues within each category`,
-        tables: followUpTables(survey, report, id, (group) => `${group} as the ${rankTitle(r).toLowerCase()}`),
-      });
-    });
-    a.ranks.slice(1).forEach((id, r) => {
-      const title = rankTitle(r + 1);
-      sections.push({ id: `rank-${r + 2}`, heading: title, tables: [questionTable(survey, report, id, title)] });
-    });
-    const combined = combinedRanksTable(survey, report);
-    if (combined)
-      sections.push({
-        id: 'combined',
-        heading: 'Combined: every issue, whichever rank it was given',
-        tables: [combined, ...combinedFollowUpTables(survey, report)],
-      });
-    const victims = victimsTable(survey, report);
-    if (victims) sections.push({ id: 'victims', heading: 'Victims and reporting', tables: [victims] });
-    if (a.aboutYou) sections.push({ id: 'about-you', heading: 'About you', tables: aboutYouTables(survey, report) });
-  }
-  sections.push({ id: 'channels', heading: 'Channels', tables: [channelsTable(report, channelLabels)] });
-  return { sections, crossTabs: crossTabs(survey, report) };
-}
-
-/** Every table as a flat list (cross-tabs one row per cell): CSV downloads and workbook sheets. */
-export function allTables(survey: Survey, report: Report): Table[] {
-  const { sections, crossTabs: tabs } = analysisSections(survey, report);
-  return [...sections.flatMap((s) => s.tables), ...tabs.map(crossTabAsTable)];
 }

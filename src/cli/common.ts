@@ -33,7 +33,7 @@ export const filterOptions = {
 
 export function filtersFrom(survey: Survey, values: Record<string, unknown>): Filters {
   const parsed = parseFilters(survey, values);
-  if (!parsed.ok) throw new UsageError(parsed.problems.join('; '));
+  if (!parsed.ok) throw new UsageError(parsed.problems.map((p) => p.message).join('; '));
   return parsed.filters;
 }
 

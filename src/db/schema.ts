@@ -81,6 +81,8 @@ export interface SurveySchedulesTable {
   opens_at: string | null;
   closes_at: string | null;
   updated_at: string;
+  /** After closing with a grace period: until when drafts started before closing may still be sent. */
+  drafts_until: string | null;
 }
 
 /** Running counts of the analysis (see analysis/counts.ts), per day the response was started. */

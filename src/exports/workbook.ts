@@ -4,7 +4,7 @@ import ExcelJS from 'exceljs';
 import type { Kysely } from 'kysely';
 import type { Filters } from '../analysis/filters.ts';
 import type { Report } from '../analysis/report.ts';
-import { allTables } from '../analysis/tables.ts';
+import { allTables } from '../analysis/sections.ts';
 import type { Database } from '../db/schema.ts';
 import { storedAnswers } from '../responses/stored-journey.ts';
 import { optionsOf, type Question, type Survey } from '../survey/definition.ts';
@@ -170,10 +170,20 @@ export async function writeWorkbook(
     const sheet = workbook.addWorksheet(name(table.id));
     sheet.addRow([table.title]).commit();
     sheet.addRow([table.baseText]).commit();
-    const header = sheet.addRow(table.columns);
+    const header = sheet.addRow(table.columns.map((c) => c.heading));
     header.font = { bold: true };
     header.commit();
-    for (const row of table.rows) sheet.addRow(row.cells).commit();
+    for (const row of table.rows) {
+      const added = sheet.addRow(
+        row.cells.map((cell, i) =>
+          table.columns[i]?.kind === 'percent' && typeof cell === 'number' ? cell / 100 : cell,
+        ),
+      );
+      table.columns.forEach((c, i) => {
+        if (c.kind === 'percent') added.getCell(i + 1).numFmt = '0.0%';
+      });
+      added.commit();
+    }
     sheet.columns.forEach((column, i) => {
       column.width = i === 0 ? 44 : 16;
     });

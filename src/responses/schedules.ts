@@ -6,6 +6,8 @@ import type { Survey } from '../survey/definition.ts';
 export interface Schedule {
   opensAt?: string;
   closesAt?: string;
+  /** Drafts started before closing may still be finished until then (a grace period chosen when closing). */
+  draftsUntil?: string;
 }
 
 export async function scheduleOf(db: Kysely<Database>, survey: Survey): Promise<Schedule> {
@@ -15,7 +17,11 @@ export async function scheduleOf(db: Kysely<Database>, survey: Survey): Promise<
       ...(survey.opensAt ? { opensAt: survey.opensAt } : {}),
       ...(survey.closesAt ? { closesAt: survey.closesAt } : {}),
     };
-  return { ...(row.opens_at ? { opensAt: row.opens_at } : {}), ...(row.closes_at ? { closesAt: row.closes_at } : {}) };
+  return {
+    ...(row.opens_at ? { opensAt: row.opens_at } : {}),
+    ...(row.closes_at ? { closesAt: row.closes_at } : {}),
+    ...(row.drafts_until ? { draftsUntil: row.drafts_until } : {}),
+  };
 }
 
 /**
@@ -51,10 +57,15 @@ export function recentScheduleOf(db: Kysely<Database>, survey: Survey): Promise<
 export async function setSchedule(
   db: Kysely<Database>,
   survey: Survey,
-  schedule: { opensAt: string | null; closesAt: string | null },
+  schedule: { opensAt: string | null; closesAt: string | null; draftsUntil?: string | null },
   now: Date,
 ): Promise<void> {
-  const values = { opens_at: schedule.opensAt, closes_at: schedule.closesAt, updated_at: now.toISOString() };
+  const values = {
+    opens_at: schedule.opensAt,
+    closes_at: schedule.closesAt,
+    drafts_until: schedule.draftsUntil ?? null,
+    updated_at: now.toISOString(),
+  };
   await db
     .insertInto('survey_schedules')
     .values({ survey: survey.slug, ...values })

@@ -11,6 +11,23 @@ export function surveyState(survey: Pick<Survey, 'opensAt' | 'closesAt'>, now: D
   return { open: true };
 }
 
+/**
+ * Whether a draft may still be saved and sent at `now`: while the survey is
+ * open, and after it closed, until the grace period chosen when closing it
+ * ends, for drafts started before it closed.
+ */
+export function acceptsDraft(
+  schedule: Pick<Survey, 'opensAt' | 'closesAt'> & { draftsUntil?: string },
+  now: Date,
+  startedAt: string,
+): boolean {
+  const state = surveyState(schedule, now);
+  if (state.open) return true;
+  if (state.reason !== 'closed' || !schedule.draftsUntil || !schedule.closesAt) return false;
+  // Both are kept to the minute: a draft started in the minute it closed is let finish too.
+  return now < new Date(schedule.draftsUntil) && new Date(startedAt) <= new Date(schedule.closesAt);
+}
+
 /** A date as residents read it: "3 March 2019 at 5pm" (UK time). */
 export function formatWhen(date: Date): string {
   const day = new Intl.DateTimeFormat('en-GB', {

@@ -1,7 +1,8 @@
-// The analysts' side in Chromium: sign in, the analysis page with the 2019
-// responses (filtered by area through the form, as a person would), the import
-// and accounts pages: axe finds nothing serious, and nothing but the wide
-// cross-tabs (which scroll inside their own region) runs off a phone's screen.
+// The analysts' side in Chromium, with the 2019 responses: every results page
+// at desktop and phone sizes (axe finds nothing serious, no word is split
+// across lines inside a table, the page never scrolls sideways), the way to
+// the rank-2 top 3 tables, a cross-tab with its test printed on one A4 page,
+// and the import and accounts pages.
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { importResponses } from '../../src/exports/import.ts';
 import { createAccount, cspSurvey, makeAdminApp, type TestApp } from '../helpers.ts';
 import {
+  ARTIFACTS_DIR,
   axe,
   DESKTOP,
   JOURNEY_TIMEOUT,
@@ -22,6 +24,17 @@ import {
 
 const PASSWORD = 'a long enough passphrase';
 const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'));
+const SURVEY = '/admin/surveys/csp-2019';
+const PAGES = [
+  '',
+  '/results/priorities',
+  '/results/victims',
+  '/results/about-you',
+  '/results/crosstabs?row=concern_1&column=ethnicity&measure=row',
+  '/results/channels',
+  '/results/quality',
+  '/settings',
+];
 
 let browser: Browser;
 let server: TestApp & { origin: string };
@@ -46,9 +59,116 @@ async function signIn(page: Page) {
   await Promise.all([page.waitForURL(`${server.origin}/admin`), page.click('button[type=submit]')]);
 }
 
+/** Words of table cells drawn on more than one line: a word broken inside. */
+function splitWords(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const split: string[] = [];
+    for (const cell of document.querySelectorAll('main table th, main table td, main table caption')) {
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent ?? '';
+        for (const match of text.matchAll(/\S+/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+          if (lines.size > 1) split.push(`${match[0]} (in "${(cell.textContent ?? '').trim().slice(0, 40)}")`);
+        }
+      }
+    }
+    return split;
+  });
+}
+
 describe('the analysts’ pages in a browser', () => {
+  for (const [size, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    test(
+      `every results page at ${size} size: axe, no word split inside a table, no sideways scrolling`,
+      async () => {
+        const context = await openContext(browser, { viewport });
+        const page = await context.newPage();
+        await signIn(page);
+        for (const path of PAGES) {
+          await page.goto(`${server.origin}${SURVEY}${path}`);
+          expect((await axe(page, `${size} ${path}`)).blocking).toEqual([]);
+          expect(await splitWords(page), `${size} ${path}`).toEqual([]);
+          // Wide tables scroll inside their own labelled region, never the page.
+          const outside = await page.evaluate(() =>
+            [...document.querySelectorAll('main *')]
+              .filter(
+                (el) =>
+                  el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
+                  !el.closest('.app-table-scroll'),
+              )
+              .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${[...el.classList].join('.')}`)
+              .slice(0, 5),
+          );
+          expect(outside, `${size} ${path}`).toEqual([]);
+          expect(await sidewaysOverflow(page), `${size} ${path}`).toBeLessThanOrEqual(0);
+          // Chart text is never drawn smaller than 12 px.
+          const smallest = await page.evaluate(() =>
+            Math.min(
+              ...[...document.querySelectorAll('main svg text')].map((t) =>
+                Number.parseFloat(getComputedStyle(t).fontSize),
+              ),
+              99,
+            ),
+          );
+          expect(smallest, `${size} ${path}`).toBeGreaterThanOrEqual(12);
+        }
+        await page.goto(`${server.origin}${SURVEY}/results/priorities`);
+        await screenshot(page, `admin-priorities-${size}`);
+        await context.close();
+      },
+      JOURNEY_TIMEOUT,
+    );
+  }
+
   test(
-    'sign in, read the published tables, filter by area with the form; axe on every page',
+    'the rank-2 top 3 tables are two clicks from the results, and a cross-tab with its test prints on one A4 page',
+    async () => {
+      const context = await openContext(browser, { viewport: DESKTOP });
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${server.origin}${SURVEY}`);
+      // One: Priorities. Two: the contents link.
+      await Promise.all([
+        page.waitForURL(/results\/priorities/),
+        page.click('nav[aria-label=Results] >> text=Priorities'),
+      ]);
+      await page.click('a[href="#concern_2_top3-asb"]');
+      await expect.poll(() => page.evaluate(() => location.hash)).toBe('#concern_2_top3-asb');
+      const caption = await page.locator('#concern_2_top3-asb caption').innerText();
+      expect(caption).toContain('second most important issue');
+
+      // Most important issue by disability, with its significance, through the form.
+      await page.goto(`${server.origin}${SURVEY}/results/crosstabs`);
+      await page.selectOption('#row', 'concern_1');
+      await page.selectOption('#column', 'disability');
+      await Promise.all([page.waitForURL(/column=disability/), page.click('button:has-text("Show the cross-tab")')]);
+      expect(await page.locator('text=Chi-square test of independence').count()).toBe(1);
+      expect((await axe(page, 'crosstab')).blocking).toEqual([]);
+      await page.emulateMedia({ media: 'print' });
+      const pdf = await page.pdf({ format: 'A4', path: join(ARTIFACTS_DIR, 'admin-crosstab-print.pdf') });
+      const pages = pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? [];
+      expect(pages.length).toBe(1);
+      // Nothing of the table is cut off on the page.
+      const cut = await page.evaluate(() => {
+        const table = document.querySelector('#crosstab');
+        const region = table?.closest('.app-table-scroll');
+        return table && region ? table.scrollWidth - region.clientWidth : 0;
+      });
+      expect(cut).toBeLessThanOrEqual(0);
+      await context.close();
+    },
+    JOURNEY_TIMEOUT,
+  );
+
+  test(
+    'filter by area with the form, and the import and accounts pages; axe on each',
     async () => {
       const context = await openContext(browser, { viewport: DESKTOP });
       const page = await context.newPage();
@@ -56,57 +176,18 @@ describe('the analysts’ pages in a browser', () => {
       expect((await axe(page, 'login')).blocking).toEqual([]);
       await signIn(page);
       expect((await axe(page, 'dashboard')).blocking).toEqual([]);
-
       await page.click('text=Community Safety Priorities – Public Opinion Survey 2019');
       await page.waitForURL(/\/admin\/surveys\/csp-2019$/);
-      const headline = page.locator('table#concern_1');
-      await expect
-        // biome-ignore lint/performance/useDomNodeTextContent: the visible text keeps spaces between the cells
-        .poll(() => headline.locator('tbody tr').first().innerText())
-        .toMatch(/Anti-social behaviour\s+163\s+40\.0%/);
-      expect(await page.locator('text=Of 407 respondents to this question').count()).toBeGreaterThan(0);
-      const chart = page.locator('img.app-chart');
-      expect(await chart.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
-      expect((await axe(page, 'analysis')).blocking).toEqual([]);
-      await screenshot(page, 'admin-analysis-desktop');
-
+      await page.click('summary:has-text("Filters")');
       await page.selectOption('#area', 'dartford');
       await Promise.all([page.waitForURL(/area=dartford/), page.click('button:has-text("Apply filters")')]);
       expect(await page.locator('text=area: Dartford').count()).toBe(1);
       const areaRows = await page.locator('table#area tbody tr').allInnerTexts();
       expect(areaRows.join('\n')).toMatch(/Dartford\s+121\s+100\.0%/);
-
-      await page.goto(`${server.origin}/admin/surveys/csp-2019/import`);
+      await page.goto(`${server.origin}${SURVEY}/import`);
       expect((await axe(page, 'import')).blocking).toEqual([]);
       await page.goto(`${server.origin}/admin/accounts`);
       expect((await axe(page, 'accounts')).blocking).toEqual([]);
-      await context.close();
-    },
-    JOURNEY_TIMEOUT,
-  );
-
-  test(
-    'the analysis page reads on a phone: only the cross-tabs scroll, inside their own region',
-    async () => {
-      const context = await openContext(browser, { viewport: PHONE });
-      const page = await context.newPage();
-      await signIn(page);
-      await page.goto(`${server.origin}/admin/surveys/csp-2019`);
-      const wide = await page.evaluate(() =>
-        [...document.querySelectorAll('main *')]
-          .filter(
-            (el) =>
-              el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
-              !el.closest('.app-table-scroll'),
-          )
-          .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${[...el.classList].join('.')}`)
-          .slice(0, 12),
-      );
-      expect(wide).toEqual([]);
-      expect(await sidewaysOverflow(page)).toBeLessThanOrEqual(0);
-      const regions = page.locator('.app-table-scroll[role=region][tabindex="0"]');
-      expect(await regions.count()).toBe(5);
-      await screenshot(page, 'admin-analysis-phone');
       await context.close();
     },
     JOURNEY_TIMEOUT,

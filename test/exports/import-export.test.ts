@@ -8,8 +8,8 @@ import { DEFAULT_FILTERS } from '../../src/analysis/filters.ts';
 import { buildReport } from '../../src/analysis/report.ts';
 import { importResponses } from '../../src/exports/import.ts';
 import { neutralise, responseRecordCsv } from '../../src/exports/response-record.ts';
+import { tableCsv } from '../../src/exports/table-csv.ts';
 import { writeWorkbook } from '../../src/exports/workbook.ts';
-import { tableCsv } from '../../src/routes/admin/analysis.ts';
 import { cspSurvey, makeApp, type TestApp } from '../helpers.ts';
 
 const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'));
@@ -208,12 +208,16 @@ describe('export', () => {
     for (const cell of ['DA1 1', 'asb', '2019-02-18T10:00:00Z', '']) expect(neutralise(cell)).toBe(cell);
     const csv = tableCsv({
       id: 't',
-      title: '=HYPERLINK("http://evil","x")',
+      title: 'A table',
       baseText: 'Of 1',
-      columns: ['A', 'B'],
+      columns: [
+        { heading: '=HYPERLINK("http://evil","x")', kind: 'label' },
+        { heading: 'B', kind: 'count' },
+      ],
       rows: [{ cells: ['@cmd', -3] }],
     });
     expect(csv).toContain(`"'=HYPERLINK(""http://evil"",""x"")"`);
+    // Text neutralised, numbers kept as numbers.
     expect(csv).toContain(`'@cmd,-3`);
     expect(csv.startsWith('\uFEFF')).toBe(true);
   });
@@ -248,7 +252,8 @@ describe('export', () => {
     ]);
     const headline = book.getWorksheet('concern_1')!;
     expect(headline.getRow(2).getCell(1).value).toBe('Of 407 respondents to this question');
-    expect(headline.getRow(4).values).toEqual([undefined, 'Anti-social behaviour', 163, '40.0%']);
+    expect(headline.getRow(4).values).toEqual([undefined, 'Anti-social behaviour', 163, 0.4]);
+    expect(headline.getRow(4).getCell(3).numFmt).toBe('0.0%');
     let formulas = 0;
     for (const sheet of book.worksheets) sheet.eachRow((r) => r.eachCell((c) => (formulas += c.formula ? 1 : 0)));
     expect(formulas).toBe(0);

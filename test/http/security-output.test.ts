@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/analysis/report.ts';
-import { allTables } from '../../src/analysis/tables.ts';
+import { allTables } from '../../src/analysis/sections.ts';
 import { defineSurvey, type Survey, type SurveyInput } from '../../src/survey/definition.ts';
 import { csp2019 } from '../../src/survey/definitions/csp-2019.ts';
 import { AdminAgent, createAccount, csrfTokenIn, makeAdminApp, Respondent, type TestApp } from '../helpers.ts';
@@ -151,7 +151,7 @@ describe('survey text full of probes', () => {
 
   it('is escaped in the chart SVG and served as JSON, never HTML, in the report', async () => {
     const base = `/admin/surveys/${survey.slug}`;
-    const svg = await admin.get(`${base}/chart.svg`);
+    const svg = await admin.get(`${base}/charts/concern_1.svg`);
     expect(svg.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
     expectPlainText(svg.body, 'chart.svg');
     expect(svg.body).toContain('&lt;script&gt;');

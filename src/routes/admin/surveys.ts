@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError, requireAdmin } from './access.ts';
-import analysisRoutes from './analysis.ts';
+import crosstabRoutes from './crosstabs.ts';
 import exportRoutes from './exports.ts';
 import importRoutes from './import.ts';
 import paperRoutes from './paper.ts';
+import resultsRoutes from './results.ts';
 import scheduleRoutes from './schedule.ts';
 import type { AdminSessions } from './session.ts';
 import shareRoutes from './share.ts';
@@ -29,7 +30,8 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
     request.survey = survey;
   });
 
-  await app.register(analysisRoutes, { now: opts.now });
+  await app.register(resultsRoutes);
+  await app.register(crosstabRoutes);
   await app.register(exportRoutes);
   await app.register(shareRoutes, { publicUrl: opts.publicUrl });
   await app.register(paperRoutes, { now: opts.now });

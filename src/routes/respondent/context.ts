@@ -9,7 +9,7 @@ import { recentScheduleOf } from '../../responses/schedules.ts';
 import { storedJourney } from '../../responses/stored-journey.ts';
 import type { Survey } from '../../survey/definition.ts';
 import type { Journey } from '../../survey/journey.ts';
-import { formatWhen, surveyState } from '../../survey/schedule.ts';
+import { acceptsDraft, formatWhen, surveyState } from '../../survey/schedule.ts';
 import type { RespondentGuardSettings } from './guards.ts';
 
 declare module 'fastify' {
@@ -164,13 +164,16 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
    */
   const loadDraft = async (request: FastifyRequest, reply: FastifyReply) => {
     const { survey } = request;
-    const state = await stateOf(survey);
-    if (!state.open) {
+    const now = opts.now();
+    const schedule = await recentScheduleOf(app.db, survey);
+    const state = surveyState(schedule, now);
+    const row = state.open || schedule.draftsUntil ? await currentDraft(request, survey) : undefined;
+    // Closed: only a draft started before, within the grace period chosen when closing, carries on.
+    if (!state.open && !(row?.status === 'partial' && acceptsDraft(schedule, now, row.started_at))) {
       if (request.method === 'GET') await reply.redirect(base(survey), 303);
       else await renderClosed(reply, survey, state.reason, state.at, 403);
       return reply;
     }
-    const row = await currentDraft(request, survey);
     if (!row) {
       await reply.redirect(base(survey), 303);
       return reply;
