@@ -141,7 +141,7 @@ describe('the analysts’ pages in a browser', () => {
       ]);
       await page.click('a[href="#concern_2_top3-asb"]');
       await expect.poll(() => page.evaluate(() => location.hash)).toBe('#concern_2_top3-asb');
-      const caption = await page.locator('#concern_2_top3-asb caption').innerText();
+      const caption = await page.locator('#concern_2_top3-asb caption').textContent();
       expect(caption).toContain('second most important issue');
 
       // Most important issue by disability, with its significance, through the form.
