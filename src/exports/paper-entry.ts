@@ -19,7 +19,7 @@ export type PaperEntryResult =
   /** A body our form never sends: refuse it (400). */
   | { kind: 'refused'; reason: string };
 
-const CONTROL_FIELDS = new Set(['_csrf', 'response_id']);
+const CONTROL_FIELDS = new Set(['_csrf', 'response_id', 'correct']);
 const MAX_FIELD_VALUES = 50;
 
 /** "Select up to 3 issues ("a;b;c;d")" -> "Select up to 3 issues": the codes mean nothing to the person typing. */

@@ -478,7 +478,7 @@ describe('paper entry', () => {
     expect(res.headers.location).toBe(`${ENTRY}?saved=${responseId}`);
     const confirmation = await analyst.get(String(res.headers.location));
     expect(confirmation.body).toContain('Paper questionnaire saved');
-    expect(confirmation.body).toContain(responseId);
+    expect(confirmation.body).toContain('Paper questionnaire saved as P-000001');
     expect(confirmation.body).toContain('Paper questionnaires entered so far: 1 (1 by you)');
 
     const row = await t.db.selectFrom('responses').selectAll().where('id', '=', responseId).executeTakeFirstOrThrow();

@@ -25,6 +25,11 @@ const ADMIN_ONLY: RegisteredRoute[] = [
   { method: 'POST', path: '/admin/surveys/:slug/schedule' },
   { method: 'GET', path: '/admin/surveys/:slug/import' },
   { method: 'POST', path: '/admin/surveys/:slug/import' },
+  { method: 'GET', path: '/admin/surveys/:slug/settings' },
+  { method: 'GET', path: '/admin/surveys/:slug/settings/close' },
+  { method: 'GET', path: '/admin/surveys/:slug/responses/:id/delete' },
+  { method: 'POST', path: '/admin/surveys/:slug/responses/:id/delete' },
+  { method: 'GET', path: '/admin/surveys/:slug/audit' },
 ];
 
 /**
@@ -36,6 +41,9 @@ const ANALYST_MAY_POST = new Set([
   '/admin/login',
   '/admin/setup/:token',
   '/admin/surveys/:slug/paper',
+  // Excluding a response is an analyst's judgement about the data; it is reversible and audited.
+  '/admin/surveys/:slug/responses/:id/exclude',
+  '/admin/surveys/:slug/responses/:id/restore',
 ]);
 
 let t: TestApp;

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { findResponse } from '../../analysis/response-list.ts';
 import { preferNotFieldOf, readPaperEntry } from '../../exports/paper-entry.ts';
 import { toMinute } from '../../responses/anonymity.ts';
-import { countPaperEntries, savePaperResponse } from '../../responses/paper-entries.ts';
+import { correctPaperResponse } from '../../responses/corrections.ts';
+import { countPaperEntries, paperReference, savePaperResponse } from '../../responses/paper-entries.ts';
 import { scheduleOf } from '../../responses/schedules.ts';
+import { storedAnswers } from '../../responses/stored-journey.ts';
 import type { FieldError, FormValues } from '../../survey/answers.ts';
 import type { Survey } from '../../survey/definition.ts';
+import type { Answers } from '../../survey/journey.ts';
 import { type PaperForm, type PaperQuestion, paperForm } from '../../survey/paper-form.ts';
 import { formatWhen, surveyState } from '../../survey/schedule.ts';
 import { adminView, renderAdminError, signedIn } from './access.ts';
 
-type SurveyRoute = { Querystring: { saved?: string } };
+type SurveyRoute = { Querystring: { saved?: string; correct?: string } };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -58,6 +62,18 @@ function questionView(q: PaperQuestion, form: FormValues, errors: FieldError[]) 
   };
 }
 
+/** A stored response's answers as the entry page's fields, to correct them. */
+function formOfAnswers(paper: PaperForm, answers: Answers): FormValues {
+  const form: FormValues = {};
+  for (const q of paper.questions) {
+    const value = answers[q.page.id]?.[q.question.id];
+    if (value === undefined) continue;
+    if (q.preferNotToSay && value === q.preferNotToSay.code) form[preferNotFieldOf(q)] = value;
+    else form[q.field] = value;
+  }
+  return form;
+}
+
 /** The whole questionnaire as one form, section by section, numbered as on paper. */
 function sectionsView(paper: PaperForm, form: FormValues, errors: FieldError[]) {
   return paper.sections.map((section) => ({
@@ -90,7 +106,14 @@ export default async function paperRoutes(app: FastifyInstance, opts: { now: () 
     request: FastifyRequest<SurveyRoute>,
     reply: FastifyReply,
     survey: Survey,
-    view: { responseId: string; form: FormValues; errors: FieldError[]; saved?: string },
+    view: {
+      responseId: string;
+      form: FormValues;
+      errors: FieldError[];
+      saved?: string;
+      /** Correcting an entry already keyed in: its reference. */
+      correcting?: string;
+    },
     status = 200,
   ) => {
     const paper = formOf(survey);
@@ -110,6 +133,7 @@ export default async function paperRoutes(app: FastifyInstance, opts: { now: () 
         errors: view.errors,
         sections: sectionsView(paper, view.form, view.errors),
         saved: view.saved,
+        correcting: view.correcting,
         counts,
         closed: state.open ? undefined : state.reason === 'closed' ? formatWhen(state.at) : undefined,
         printHref: `/print/${survey.slug}`,
@@ -120,12 +144,32 @@ export default async function paperRoutes(app: FastifyInstance, opts: { now: () 
 
   app.get<SurveyRoute>('/paper', async (request, reply) => {
     const { survey } = request;
-    const saved = typeof request.query.saved === 'string' && UUID.test(request.query.saved) ? request.query.saved : '';
+    const correct = typeof request.query.correct === 'string' ? request.query.correct : '';
+    if (correct) {
+      const row = await findResponse(app.db, survey, correct);
+      if (!row || row.paper_reference === null)
+        return renderAdminError(
+          request,
+          reply,
+          404,
+          'Paper form not found',
+          'There is no paper form with that reference.',
+        );
+      return entryPage(request, reply, survey, {
+        responseId: row.id,
+        form: formOfAnswers(formOf(survey), storedAnswers(row.answers)),
+        errors: [],
+        correcting: paperReference(row.paper_reference),
+      });
+    }
+    const savedId =
+      typeof request.query.saved === 'string' && UUID.test(request.query.saved) ? request.query.saved : '';
+    const saved = savedId ? await findResponse(app.db, survey, savedId) : undefined;
     return entryPage(request, reply, survey, {
       responseId: randomUUID(),
       form: {},
       errors: [],
-      ...(saved ? { saved } : {}),
+      ...(saved?.paper_reference ? { saved: paperReference(saved.paper_reference) } : {}),
     });
   });
 
@@ -141,9 +185,29 @@ export default async function paperRoutes(app: FastifyInstance, opts: { now: () 
       at: toMinute(opts.now()),
     });
     if (result.kind === 'refused') return refuse(result.reason);
+    const correcting = body?.correct === 'yes' ? await findResponse(app.db, survey, responseId) : undefined;
+    if (body?.correct === 'yes' && correcting?.paper_reference == null)
+      return refuse('There is no paper form with that reference to correct.');
     if (result.kind === 'invalid')
-      return entryPage(request, reply, survey, { responseId, form: result.form, errors: result.errors }, 422);
+      return entryPage(
+        request,
+        reply,
+        survey,
+        {
+          responseId,
+          form: result.form,
+          errors: result.errors,
+          ...(correcting?.paper_reference ? { correcting: paperReference(correcting.paper_reference) } : {}),
+        },
+        422,
+      );
     const account = signedIn(request).id;
+    if (correcting) {
+      const admin = signedIn(request);
+      await correctPaperResponse(app.db, survey, responseId, result, { id: admin.id, email: admin.email }, opts.now());
+      request.log.info({ survey: survey.slug, response: responseId, account }, 'paper questionnaire corrected');
+      return reply.redirect(`/admin/surveys/${survey.slug}/responses/${responseId}?done=corrected`, 303);
+    }
     const saved = await savePaperResponse(app.db, survey, {
       id: responseId,
       answers: result.answers,

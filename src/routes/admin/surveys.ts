@@ -5,6 +5,7 @@ import crosstabRoutes from './crosstabs.ts';
 import exportRoutes from './exports.ts';
 import importRoutes from './import.ts';
 import paperRoutes from './paper.ts';
+import responseRoutes from './responses.ts';
 import resultsRoutes from './results.ts';
 import scheduleRoutes from './schedule.ts';
 import type { AdminSessions } from './session.ts';
@@ -32,6 +33,7 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
 
   await app.register(resultsRoutes);
   await app.register(crosstabRoutes);
+  await app.register(responseRoutes, { now: opts.now });
   await app.register(exportRoutes);
   await app.register(shareRoutes, { publicUrl: opts.publicUrl });
   await app.register(paperRoutes, { now: opts.now });
