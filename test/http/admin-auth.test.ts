@@ -706,7 +706,14 @@ describe('managing accounts', () => {
     expect((await admin.get('/admin/accounts')).body).toContain('Disabled');
     expect((await admin.submit(page, `${page}/enable`)).headers.location).toBe('/admin/accounts?done=enabled');
     await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
-    expect((await admin.submit(page, `${page}/remove`)).headers.location).toBe('/admin/accounts?done=removed');
+    // Removing goes through a page that says what it means; the form without its confirmation changes nothing.
+    expect((await admin.submit(page, `${page}/remove`)).headers.location).toBe(`${page}/remove`);
+    expect(await db.selectFrom('admin_accounts').select('id').where('id', '=', analystId).execute()).toHaveLength(1);
+    const confirm = await admin.get(`${page}/remove`);
+    expect(confirm.body).toContain('This cannot be undone');
+    expect((await admin.submit(`${page}/remove`, `${page}/remove`, { confirm: 'yes' })).headers.location).toBe(
+      '/admin/accounts?done=removed',
+    );
     expect(await db.selectFrom('admin_accounts').select('id').where('id', '=', analystId).execute()).toEqual([]);
     expect(
       await db.selectFrom('admin_sessions').select('token_hash').where('account_id', '=', analystId).execute(),
@@ -716,7 +723,7 @@ describe('managing accounts', () => {
     const own = `/admin/accounts/${adminId}`;
     expect((await admin.get(own)).body).toContain('This is your account');
     for (const action of ['disable', 'remove']) {
-      const res = await admin.submit('/admin/accounts', `${own}/${action}`);
+      const res = await admin.submit('/admin/accounts', `${own}/${action}`, { confirm: 'yes' });
       expect(res.statusCode).toBe(400);
       expect(res.body).toContain(`You cannot ${action} your own account`);
     }

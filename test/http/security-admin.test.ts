@@ -21,6 +21,7 @@ const ADMIN_ONLY: RegisteredRoute[] = [
   { method: 'POST', path: '/admin/accounts/:id/password' },
   { method: 'POST', path: '/admin/accounts/:id/disable' },
   { method: 'POST', path: '/admin/accounts/:id/enable' },
+  { method: 'GET', path: '/admin/accounts/:id/remove' },
   { method: 'POST', path: '/admin/accounts/:id/remove' },
   { method: 'POST', path: '/admin/surveys/:slug/schedule' },
   { method: 'GET', path: '/admin/surveys/:slug/import' },

@@ -225,9 +225,23 @@ export default async function accountRoutes(app: FastifyInstance, opts: { now: (
     return reply.redirect('/admin/accounts?done=enabled', 303);
   });
 
+  app.get<IdParams>('/accounts/:id/remove', async (request, reply) => {
+    const account = await findAccount(request, reply);
+    if (!account || (await refuseSelf(request, reply, account, 'remove'))) return reply;
+    return adminView(request, reply, 'admin/account-remove.eta', {
+      title: `Remove ${account.email}? – Soundings admin`,
+      nav: 'accounts',
+      back: `/admin/accounts/${account.id}`,
+      email: account.email,
+      action: `/admin/accounts/${account.id}/remove`,
+    });
+  });
+
   app.post<IdParams>('/accounts/:id/remove', async (request, reply) => {
     const account = await findAccount(request, reply);
     if (!account || (await refuseSelf(request, reply, account, 'remove'))) return reply;
+    // Only from the confirmation page, which says what removing means.
+    if (formFields(request.body).confirm !== 'yes') return reply.redirect(`/admin/accounts/${account.id}/remove`, 303);
     await app.db.transaction().execute((trx) => removeAccount(trx, account.id));
     request.log.info({ account: account.id, by: signedIn(request).id }, 'admin account removed');
     return reply.redirect('/admin/accounts?done=removed', 303);
