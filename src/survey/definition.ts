@@ -90,6 +90,26 @@ const analysisSchema = z.strictObject({
   crosstabs: z.strictObject({ question: questionId, by: z.array(questionId) }).optional(),
 });
 
+/**
+ * How respondents are placed in published population figures, for
+ * representativeness and weighting: per variable (age, sex, ethnic_group), the
+ * question it is read from and its categories in their natural order (only
+ * neighbours may be merged), each the option codes that fall in it. Codes in
+ * no category (under 18, prefer not to say) have no population row.
+ */
+const populationSchema = z.strictObject({
+  variables: z.record(
+    z.string().regex(/^[a-z][a-z0-9_]*$/, 'population variables are lower case letters, digits and _'),
+    z.strictObject({
+      question: questionId,
+      label: text,
+      categories: z.array(z.strictObject({ category: code, label: text, codes: z.array(code).min(1) })).min(2),
+    }),
+  ),
+  /** What the figures can and cannot say, shown wherever they are used. */
+  caveats: paragraphs.default([]),
+});
+
 const surveyShape = z.strictObject({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   title: text,
@@ -104,6 +124,7 @@ const surveyShape = z.strictObject({
   start: pageId,
   pages: z.array(pageSchema).min(1),
   analysis: analysisSchema.optional(),
+  population: populationSchema.optional(),
 });
 type SurveyShape = z.infer<typeof surveyShape>;
 const surveySchema = surveyShape.superRefine(checkStructure);
@@ -114,6 +135,7 @@ export type Question = z.infer<typeof questionSchema>;
 export type Page = z.infer<typeof pageSchema>;
 export type RouteEntry = z.infer<typeof routeEntry>;
 export type AnalysisSettings = z.infer<typeof analysisSchema>;
+export type PopulationSettings = z.infer<typeof populationSchema>;
 export type SurveyInput = z.input<typeof surveySchema>;
 
 export interface Survey extends SurveyShape {
@@ -258,6 +280,26 @@ function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
     const last = page.next[page.next.length - 1];
     if (last?.when) problem(`page "${page.id}" needs a last route without "when" (the default)`, ['pages', i, 'next']);
   });
+  for (const [variable, mapped] of Object.entries(survey.population?.variables ?? {})) {
+    const at = ['population', 'variables', variable];
+    const question = codesOf.get(mapped.question);
+    if (!question) {
+      problem(`population variable "${variable}" reads unknown question "${mapped.question}"`, at);
+      continue;
+    }
+    const placed = new Set<string>();
+    for (const c of mapped.categories) {
+      for (const code of c.codes) {
+        if (!question.has(code))
+          problem(
+            `population category "${variable}.${c.category}" names "${code}", not an option of "${mapped.question}"`,
+            at,
+          );
+        if (placed.has(code)) problem(`population variable "${variable}" puts "${code}" in two categories`, at);
+        placed.add(code);
+      }
+    }
+  }
   if (survey.analysis) {
     const a = survey.analysis;
     const ids: [string, string][] = [

@@ -1,3 +1,4 @@
+import { wilsonInterval as wilson } from '../stats/proportions.ts';
 import type { PopulationTarget } from './targets.ts';
 
 /** The variables weighted on unless the caller chooses others. */
@@ -465,20 +466,10 @@ const round = (x: number) => Number(x.toPrecision(4));
 export const INTERVAL_METHOD = 'Wilson score interval on the effective sample size';
 /** The confidence level of the intervals. */
 export const CONFIDENCE_LEVEL = 0.95;
-/** The standard normal quantile for a two-sided 95% interval (R: qnorm(0.975)). */
-export const Z_95 = 1.9599639845400536;
-
 /** The Wilson score interval of a proportion observed on a sample of (effective) size n. */
-export function wilsonInterval(proportion: number, n: number, z: number = Z_95): { lower: number; upper: number } {
-  const z2 = z * z;
-  const centre = proportion + z2 / (2 * n);
-  const spread = z * Math.sqrt((proportion * (1 - proportion)) / n + z2 / (4 * n * n));
-  const scale = 1 + z2 / n;
-  // At 0 and 1 the bounds are exactly 0 and 1; rounding would leave 1e-17 or 0.9999999999999999.
-  return {
-    lower: proportion === 0 ? 0 : Math.max(0, (centre - spread) / scale),
-    upper: proportion === 1 ? 1 : Math.min(1, (centre + spread) / scale),
-  };
+export function wilsonInterval(proportion: number, n: number): { lower: number; upper: number } {
+  const [lower, upper] = wilson(proportion, n);
+  return { lower, upper };
 }
 
 /** One code's weighted share of those who answered, with its 95% interval. */

@@ -28,48 +28,10 @@ export interface MappedVariable {
 /** Per population variable (age, sex, ethnic_group), the question and codes it maps onto. */
 export type TargetMapping = Readonly<Record<string, MappedVariable>>;
 
-/**
- * csp-2019's answers onto the population figures' categories (the table of the
- * figures' README). Codes left out (under_18, transgender, prefer_not_to_say)
- * have no population row, so their respondents cannot be weighted on that variable.
- */
-export const CSP_2019_MAPPING: TargetMapping = {
-  age: {
-    question: 'age',
-    categories: ['18_24', '25_34', '35_44', '45_54', '55_64', '65_plus'].map((code) => ({
-      category: code,
-      codes: [code],
-    })),
-  },
-  sex: {
-    question: 'gender',
-    categories: [
-      { category: 'female', codes: ['female'] },
-      { category: 'male', codes: ['male'] },
-    ],
-  },
-  ethnic_group: {
-    question: 'ethnicity',
-    categories: [
-      {
-        category: 'white',
-        codes: [
-          'white_british',
-          'white_irish',
-          'white_other',
-          'polish',
-          'lithuanian',
-          'slovakian',
-          'other_eastern_european',
-        ],
-      },
-      { category: 'mixed', codes: ['white_black_caribbean', 'white_black_african', 'white_asian', 'other_mixed'] },
-      { category: 'asian', codes: ['indian', 'pakistani', 'bangladeshi', 'chinese', 'other_asian'] },
-      { category: 'black', codes: ['caribbean', 'african', 'other_black'] },
-      { category: 'other', codes: ['other'] },
-    ],
-  },
-};
+/** A survey's population variables (see `population` in its definition) as the mapping raking reads. */
+export function mappingOf(survey: Survey): TargetMapping {
+  return survey.population?.variables ?? {};
+}
 
 /** The columns of a population targets file, in the order written. */
 export const TARGETS_COLUMNS = ['district', 'variable', 'category', 'population', 'basis', 'source'] as const;

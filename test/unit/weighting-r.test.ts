@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csp2019PopulationCsv } from '../../src/weighting/population/index.ts';
+import { shippedTargetsCsv } from '../../src/weighting/population/index.ts';
 import { type Respondent, rake, weightedProportions } from '../../src/weighting/rake.ts';
-import { CSP_2019_MAPPING, parseTargets, TARGETS_COLUMNS } from '../../src/weighting/targets.ts';
+import { mappingOf, parseTargets, TARGETS_COLUMNS } from '../../src/weighting/targets.ts';
+import { cspSurvey } from '../helpers.ts';
+
+const CSP_2019_MAPPING = mappingOf(cspSurvey());
 
 // R's survey package is the reference: test/reference/rake.R rakes the same
 // generated respondents to the same figures with calibrate(calfun = "raking")
@@ -160,7 +163,7 @@ function generate(s: Scenario): { rows: Row[]; populationCsv: string } {
       ticks: ticks && ticks.length > 0 ? ticks : undefined,
     });
   }
-  let populationCsv = csp2019PopulationCsv();
+  let populationCsv = shippedTargetsCsv('csp-2019') as string;
   if (s.randomPopulation) {
     const lines = [TARGETS_COLUMNS.join(',')];
     for (const district of DISTRICTS)

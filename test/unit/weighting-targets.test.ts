@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { optionsOf } from '../../src/survey/definition.ts';
-import { CSP_2019_POPULATION_CAVEATS, csp2019PopulationCsv } from '../../src/weighting/population/index.ts';
+import { shippedTargetsCsv } from '../../src/weighting/population/index.ts';
 import {
-  CSP_2019_MAPPING,
   mapAnswers,
+  mappingOf,
   mappingProblems,
   mergeCategories,
   type PopulationTarget,
@@ -15,6 +15,9 @@ import {
 import { cspSurvey } from '../helpers.ts';
 
 const DISTRICTS = ['dartford', 'gravesham'];
+const CSP_2019_MAPPING = mappingOf(cspSurvey());
+const CSP_2019_POPULATION_CAVEATS = cspSurvey().population?.caveats ?? [];
+const csp2019PopulationCsv = () => shippedTargetsCsv('csp-2019') as string;
 const options = { mapping: CSP_2019_MAPPING, districts: DISTRICTS };
 const HEADER = 'district,variable,category,population,basis,source';
 

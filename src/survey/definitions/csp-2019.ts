@@ -205,6 +205,72 @@ export const csp2019: SurveyInput = {
     aboutYou: { page: 'about-you', questions: ['gender', 'age', 'ethnicity', 'disability'] },
     crosstabs: { question: 'concern_1', by: ['age', 'gender', 'ethnicity', 'area', 'postcode'] },
   },
+  // The published figures of src/weighting/population/csp-2019.csv, and how the answers fall into them.
+  population: {
+    variables: {
+      age: {
+        question: 'age',
+        label: 'Age',
+        categories: [
+          ['18_24', '18 to 24'],
+          ['25_34', '25 to 34'],
+          ['35_44', '35 to 44'],
+          ['45_54', '45 to 54'],
+          ['55_64', '55 to 64'],
+          ['65_plus', '65 and over'],
+        ].map(([code, label]) => ({ category: code as string, label: label as string, codes: [code as string] })),
+      },
+      sex: {
+        question: 'gender',
+        label: 'Sex',
+        categories: [
+          { category: 'female', label: 'Female', codes: ['female'] },
+          { category: 'male', label: 'Male', codes: ['male'] },
+        ],
+      },
+      ethnic_group: {
+        question: 'ethnicity',
+        label: 'Ethnic group',
+        categories: [
+          {
+            category: 'white',
+            label: 'White',
+            codes: [
+              'white_british',
+              'white_irish',
+              'white_other',
+              'polish',
+              'lithuanian',
+              'slovakian',
+              'other_eastern_european',
+            ],
+          },
+          {
+            category: 'mixed',
+            label: 'Mixed or multiple ethnic groups',
+            codes: ['white_black_caribbean', 'white_black_african', 'white_asian', 'other_mixed'],
+          },
+          {
+            category: 'asian',
+            label: 'Asian or Asian British',
+            codes: ['indian', 'pakistani', 'bangladeshi', 'chinese', 'other_asian'],
+          },
+          {
+            category: 'black',
+            label: 'Black, Black British, Caribbean or African',
+            codes: ['caribbean', 'african', 'other_black'],
+          },
+          { category: 'other', label: 'Other ethnic group', codes: ['other'] },
+        ],
+      },
+    },
+    caveats: [
+      "Age is the ONS mid-2019 estimate (the survey's year), adults 18+ only. Those estimates were rolled forward from the 2011 Census and undercount Dartford's growth (Census 2021 found about 116,800 people against a mid-2020 estimate of 114,051).",
+      'Sex and ethnic group are Census 2021 counts of all ages: no adult-only split was available. Their shares are used as the adult shares.',
+      'Census 2021 tables are protected by small random adjustments to cell counts, so totals differ slightly between tables (Dartford: 116,748 by sex, 116,754 by ethnic group).',
+      'Counts are of usual residents; the survey also lets people who work in the area answer.',
+    ],
+  },
   start: 'area',
   pages: [
     {
