@@ -10,7 +10,9 @@ import type { Kysely } from 'kysely';
 // - survey_changes: a counter per survey, moved with every change to its counts,
 //   so that what is worked out from the responses can tell it is out of date;
 // - survey_schedules.drafts_until: when a survey is closed with a grace period,
-//   until when the drafts already started may still be finished and sent.
+//   until when the drafts already started may still be finished and sent;
+// - population_targets: the published population figures a survey's
+//   respondents are compared with and weighted to, as an admin set them.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('responses').addColumn('excluded', 'varchar(32)').execute();
@@ -44,6 +46,18 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('paper_entries_reference').on('paper_entries').column('reference').unique().execute();
   await db.schema.alterTable('survey_schedules').addColumn('drafts_until', 'varchar(32)').execute();
   await db.schema
+    .createTable('population_targets')
+    .addColumn('survey', 'varchar(64)', (col) => col.notNull())
+    .addColumn('district', 'varchar(64)', (col) => col.notNull())
+    .addColumn('variable', 'varchar(64)', (col) => col.notNull())
+    .addColumn('category', 'varchar(64)', (col) => col.notNull())
+    .addColumn('count', 'double precision', (col) => col.notNull())
+    .addColumn('basis', 'text', (col) => col.notNull())
+    .addColumn('source', 'text', (col) => col.notNull())
+    .addColumn('updated_at', 'varchar(32)', (col) => col.notNull())
+    .addPrimaryKeyConstraint('population_targets_pk', ['survey', 'district', 'variable', 'category'])
+    .execute();
+  await db.schema
     .createTable('survey_changes')
     .addColumn('survey', 'varchar(64)', (col) => col.primaryKey())
     .addColumn('version', 'integer', (col) => col.notNull())
@@ -52,6 +66,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('survey_changes').execute();
+  await db.schema.dropTable('population_targets').execute();
   await db.schema.alterTable('survey_schedules').dropColumn('drafts_until').execute();
   await db.schema.dropIndex('paper_entries_reference').execute();
   await db.schema.alterTable('paper_entries').dropColumn('reference').execute();

@@ -12,7 +12,16 @@ Commands:
   export --survey SLUG ${FILTERS}
       The responses as CSV (the response record, UTF-8 with a BOM) on standard output.
   report --survey SLUG ${FILTERS}
-      The analysis as JSON on standard output.
+         [--crosstab ROW,COLUMN] [--weight age,sex,ethnic_group [--cap none|K]
+         [--merge VARIABLE:CAT+CAT]... [--targets FILE.csv]]
+      The analysis as JSON on standard output; with a cross-tab of any two
+      questions (its counts and chi-square test), and weighted estimates:
+      raked to the survey's population figures (or those of FILE.csv).
+  targets import --survey SLUG FILE.csv
+      Replaces the survey's population figures (district, variable, category,
+      population, basis, source); every problem in the file is listed.
+  targets export --survey SLUG
+      The survey's population figures as CSV on standard output.
   import --survey SLUG FILE.csv
       Response records from a CSV file. Any bad row refuses the whole file;
       response_ids already present are left as they are.
@@ -54,6 +63,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   export: async (args) => (await import('./cli/data.ts')).exportCommand(args),
   report: async (args) => (await import('./cli/data.ts')).reportCommand(args),
   import: async (args) => (await import('./cli/data.ts')).importCommand(args),
+  targets: async (args) => (await import('./cli/data.ts')).targetsCommand(args),
   admin: async (args) => (await import('./cli/admin.ts')).adminCommand(args),
   backup: async (args) => (await import('./cli/maintenance.ts')).backupCommand(args),
   purge: async (args) => (await import('./cli/maintenance.ts')).purgeCommand(args),

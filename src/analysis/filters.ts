@@ -1,7 +1,9 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
-import type { Survey } from '../survey/definition.ts';
+import { areaCodes, type Survey } from '../survey/definition.ts';
+
+export { areaCodes } from '../survey/definition.ts';
 
 /** What every table, chart and export is narrowed to. Kept in the URL so a view can be bookmarked. */
 export interface Filters {
@@ -108,14 +110,6 @@ export function parseFilters(
   }
   if (filters.from && filters.to && filters.from > filters.to) problem('from', 'from must not be after to');
   return problems.length ? { ok: false, problems } : { ok: true, filters };
-}
-
-export function areaCodes(survey: Survey): string[] {
-  const id = survey.analysis?.area;
-  const question = id ? survey.questionsById.get(id)?.[0] : undefined;
-  return question && (question.type === 'single' || question.type === 'multiple')
-    ? question.options.map((o) => o.code)
-    : [];
 }
 
 /** The filters as a query string (without `?`), defaults left out, for links and downloads. */

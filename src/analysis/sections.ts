@@ -38,6 +38,7 @@ export const SECTIONS: { id: SectionId; heading: string; path: string }[] = [
   { id: 'crosstabs', heading: 'Cross-tabs', path: '/results/crosstabs' },
   { id: 'channels', heading: 'Channels', path: '/results/channels' },
   { id: 'quality', heading: 'Data quality', path: '/results/quality' },
+  { id: 'representativeness', heading: 'Representativeness', path: '/results/representativeness' },
 ];
 
 /** A group of tables under one heading, with an anchor of its own on its page. */

@@ -1,3 +1,4 @@
+import type { Chart } from '../charts/index.ts';
 import type { Question, Survey } from '../survey/definition.ts';
 import { optionsOf } from '../survey/definition.ts';
 import type { Report, Tally } from './report.ts';
@@ -31,6 +32,20 @@ export interface TableRow {
   marked?: boolean;
   /** A total or base row, set apart from the others. */
   total?: boolean;
+  /** The answer's code, where the row is one (what a weighted view of the table looks up). */
+  code?: string;
+}
+
+/**
+ * Where a table's figures come from in the responses, so that it can be
+ * shown weighted: a question's column of the response matrix, among those
+ * who gave a code of another question (a follow-up's category), or those who
+ * reached a page (About you). Tables without one are shown unweighted only.
+ */
+export interface TableSource {
+  column: string;
+  group?: { column: string; code: string };
+  page?: string;
 }
 
 /** One analysis table: what a page shows, its CSV download holds, and a workbook sheet lists. */
@@ -42,6 +57,9 @@ export interface Table {
   baseText: string;
   columns: Column[];
   rows: TableRow[];
+  source?: TableSource;
+  /** Weighted estimates beside the counts (see weighted-tables.ts): charted side by side, with their intervals. */
+  weighted?: boolean;
 }
 
 const ANSWER_COLUMNS = (first = 'Answer'): Column[] => [
@@ -90,6 +108,7 @@ function rankedRows(labels: Map<string, string>, tally: Tally, mark = 0): TableR
     .map((code) => ({ code, count: tally.counts[code] ?? 0 }))
     .sort((a, b) => b.count - a.count || order.indexOf(a.code) - order.indexOf(b.code))
     .map(({ code, count }, i) => ({
+      code,
       cells: [labels.get(code) ?? code, count, percent(count, tally.answered)],
       ...(mark && i < mark && count > 0 ? { marked: true } : {}),
     }));
@@ -106,9 +125,17 @@ export function questionTable(survey: Survey, report: Report, id: string, title:
   const rows = sort
     ? rankedRows(labels, tally)
     : [...labels].map(([code, label]) => ({
+        code,
         cells: [label, tally.counts[code] ?? 0, percent(tally.counts[code] ?? 0, tally.answered)],
       }));
-  return { id, title, baseText: ofRespondents(tally.answered), columns: ANSWER_COLUMNS(), rows };
+  return {
+    id,
+    title,
+    baseText: ofRespondents(tally.answered),
+    columns: ANSWER_COLUMNS(),
+    rows,
+    source: { column: id },
+  };
 }
 
 /** A follow-up question, one table per group (category): every option, sorted, the top `mark` marked. */
@@ -125,12 +152,14 @@ export function followUpTables(
     const labels = labelsOf(
       survey.questionsById.get(id)?.find((q) => optionsOf(q).length && isForGroup(survey, q, group)),
     );
+    const groupBy = survey.questionsById.get(id)?.find((q) => q.groupBy)?.groupBy ?? '';
     return {
       id: `${id}-${group}`,
       title: heading(groupLabel),
       baseText: ofRespondents(tally.answered),
       columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labels, tally, mark),
+      source: { column: id, group: { column: groupBy, code: group } },
     };
   });
 }
@@ -179,6 +208,7 @@ export function combinedRanksTable(survey: Survey, report: Report): Table | null
     baseText: `Of ${tally.answered} respondents who named at least one issue`,
     columns: ANSWER_COLUMNS('Issue'),
     rows: rankedRows(labelsOf(firstQuestion(survey, first)), tally),
+    source: { column: `${first}_any_rank` },
   };
 }
 
@@ -224,10 +254,12 @@ export function aboutYouTables(survey: Survey, report: Report): Table[] {
       columns: ANSWER_COLUMNS(),
       rows: [
         ...labels.map(([code, label]) => ({
+          code,
           cells: [label, a.counts[code] ?? 0, percent(a.counts[code] ?? 0, a.base)],
         })),
         { cells: ['Not provided', a.notProvided, percent(a.notProvided, a.base)] },
       ],
+      ...(survey.analysis?.aboutYou ? { source: { column: id, page: survey.analysis.aboutYou.page } } : {}),
     };
   });
 }
@@ -282,20 +314,54 @@ export function crosstabPresets(survey: Survey): { row: string; column: string }
   });
 }
 
-/** A table's bars for a chart: each row's label and the first percentage (or count) column. */
-export function chartBars(table: Table): { label: string; value: number | null; display: string; marker?: string }[] {
-  const at = table.columns.findIndex((c) => c.kind === 'percent');
-  const valueAt = at >= 0 ? at : table.columns.findIndex((c) => c.kind === 'count');
+/** A table as a chart: its answers' percentages (or counts) as bars; a weighted table's estimates beside them. */
+export function tableChart(table: Table, source?: string): Chart {
+  const text = { title: table.title, subtitle: table.baseText, ...(source ? { source } : {}) };
+  if (table.weighted) {
+    // Columns: answer, respondents, unweighted %, weighted %, interval from, interval to.
+    const number = (value: unknown) => (typeof value === 'number' ? value : null);
+    return {
+      kind: 'grouped-bar',
+      ...text,
+      unit: '%',
+      max: 100,
+      series: ['As answered', 'Weighted estimate'],
+      categories: table.rows.map((row) => {
+        const estimate = number(row.cells[3]);
+        const low = number(row.cells[4]);
+        const high = number(row.cells[5]);
+        return {
+          label: String(row.cells[0] ?? ''),
+          values: [
+            { value: number(row.cells[2]), display: formatPercent(number(row.cells[2])) },
+            {
+              value: estimate,
+              display: formatPercent(estimate),
+              ...(low !== null && high !== null ? { low, high } : {}),
+            },
+          ],
+        };
+      }),
+    };
+  }
+  const percentAt = table.columns.findIndex((c) => c.kind === 'percent');
+  const valueAt = percentAt >= 0 ? percentAt : table.columns.findIndex((c) => c.kind === 'count');
   const column = table.columns[valueAt];
-  return table.rows
-    .filter((row) => !row.total)
-    .map((row) => {
-      const value = row.cells[valueAt];
-      return {
-        label: String(row.cells[0] ?? ''),
-        value: typeof value === 'number' ? value : null,
-        display: cellText(column, value ?? null),
-        ...(row.marked ? { marker: 'Top 3' } : {}),
-      };
-    });
+  return {
+    kind: 'bar',
+    ...text,
+    unit: percentAt >= 0 ? '%' : '',
+    ...(percentAt >= 0 ? { max: 100 } : {}),
+    bars: table.rows
+      .filter((row) => !row.total)
+      .map((row) => {
+        const value = row.cells[valueAt];
+        return {
+          label: String(row.cells[0] ?? ''),
+          value: typeof value === 'number' ? value : null,
+          display: cellText(column, value ?? null),
+          ...(row.marked ? { marker: 'Top 3' } : {}),
+        };
+      }),
+  };
 }

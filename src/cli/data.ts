@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { ownExportConnection } from '../exports/export-job.ts';
 import { responseRecordCsv } from '../exports/response-record.ts';
+import { areaCodes, type Survey } from '../survey/definition.ts';
 import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withConnection, withDb } from './common.ts';
 
 /** `export`: the response record as CSV on standard output. */
@@ -15,14 +16,77 @@ export async function exportCommand(args: string[]) {
   );
 }
 
-/** `report`: the analysis as JSON on standard output. */
+/** `report`: the analysis as JSON on standard output, with a cross-tab and weighted estimates on request. */
 export async function reportCommand(args: string[]) {
-  const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
+  const { values } = options(args, {
+    survey: { type: 'string' },
+    ...filterOptions,
+    crosstab: { type: 'string' },
+    weight: { type: 'string' },
+    cap: { type: 'string' },
+    merge: { type: 'string', multiple: true },
+    targets: { type: 'string' },
+  });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
-  const { buildReport } = await import('../analysis/report.ts');
-  const report = await withDb((db) => buildReport(db, survey, filters));
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  const [{ reportJson, ReportRequestError }, { parseWeightSettings }] = await Promise.all([
+    import('../analysis/report-json.ts'),
+    import('../analysis/weighting.ts'),
+  ]);
+  const pair = values.crosstab?.split(',');
+  if (pair && pair.length !== 2) throw new UsageError('--crosstab takes two questions: ROW,COLUMN');
+  if (!values.weight && (values.cap || values.merge || values.targets))
+    throw new UsageError('--cap, --merge and --targets go with --weight');
+  const weight = parseWeightSettings(survey, {
+    ...(values.weight ? { weight: values.weight } : {}),
+    ...(values.cap ? { cap: values.cap } : {}),
+    ...(values.merge ? { merge: values.merge } : {}),
+  });
+  if (!weight.ok) throw new UsageError(weight.problems.map((p) => p.message).join('; '));
+  const targets = values.targets ? await targetsFile(survey, values.targets) : undefined;
+  const json = await withDb((db) =>
+    reportJson(db, survey, filters, {
+      ...(pair ? { crosstab: pair as [string, string] } : {}),
+      ...(weight.settings ? { weight: weight.settings } : {}),
+      ...(targets ? { targets } : {}),
+    }).catch((err: unknown) => {
+      throw err instanceof ReportRequestError ? new UsageError(err.message) : err;
+    }),
+  );
+  process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+}
+
+/** A population targets file, checked against the survey: every problem is a usage error. */
+async function targetsFile(survey: Survey, file: string) {
+  const { mappingOf, parseTargets } = await import('../weighting/targets.ts');
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  });
+  const parsed = parseTargets(text, { mapping: mappingOf(survey), districts: areaCodes(survey) });
+  if (!parsed.ok) throw new UsageError(`${file} cannot be used:\n  ${parsed.problems.join('\n  ')}`);
+  return parsed.targets;
+}
+
+/** `targets import --survey S FILE.csv`: a survey's population figures; `targets export --survey S`: them as CSV. */
+export async function targetsCommand(args: string[]) {
+  const [action, ...rest] = args;
+  const { values, positionals } = options(rest, { survey: { type: 'string' } }, true);
+  const survey = surveyNamed(values.survey);
+  const store = await import('../weighting/store.ts');
+  if (action === 'import') {
+    if (positionals.length !== 1) throw new UsageError('give one CSV file of population figures');
+    const targets = await targetsFile(survey, positionals[0] as string);
+    await withDb((db) => store.replaceTargets(db, survey, targets, new Date()));
+    process.stdout.write(`Stored ${targets.length} population figures for ${survey.slug}.\n`);
+    return;
+  }
+  if (action === 'export') {
+    const { targetsCsv } = await import('../weighting/targets.ts');
+    const { targets } = await withDb((db) => store.targetsOf(db, survey));
+    process.stdout.write(targetsCsv(targets));
+    return;
+  }
+  throw new UsageError('targets import --survey S FILE.csv, or targets export --survey S');
 }
 
 /** `import`: response records from a CSV file; any bad row refuses the whole file. */

@@ -130,6 +130,18 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+/** A survey's population figures (see src/weighting), as an admin uploaded them. */
+export interface PopulationTargetsTable {
+  survey: string;
+  district: string;
+  variable: string;
+  category: string;
+  count: number;
+  basis: string;
+  source: string;
+  updated_at: string;
+}
+
 /** A counter per survey, moved with every change to its running counts: see rollups/count-sheet.ts. */
 export interface SurveyChangesTable {
   survey: string;
@@ -151,6 +163,7 @@ export interface Database {
   shared_secrets: SharedSecretsTable;
   audit_log: AuditLogTable;
   survey_changes: SurveyChangesTable;
+  population_targets: PopulationTargetsTable;
 }
 
 /** Secrets every app instance on one database shares: see sharedSecret. */

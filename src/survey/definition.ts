@@ -154,6 +154,22 @@ const YES_NO: Option[] = [
   { code: 'no', label: 'No' },
 ];
 
+/** The codes of the survey's area question (analysis.area): its districts, and a filter of every table. */
+export function areaCodes(survey: Pick<Survey, 'analysis' | 'questionsById'>): string[] {
+  const id = survey.analysis?.area;
+  const question = id ? survey.questionsById.get(id)?.[0] : undefined;
+  return question && (question.type === 'single' || question.type === 'multiple')
+    ? question.options.map((o) => o.code)
+    : [];
+}
+
+/** The area question's options by code: the names of the districts. */
+export function areaLabels(survey: Pick<Survey, 'analysis' | 'questionsById'>): Map<string, string> {
+  const id = survey.analysis?.area;
+  const question = id ? survey.questionsById.get(id)?.[0] : undefined;
+  return new Map(question ? optionsOf(question).map((o) => [o.code, o.label]) : []);
+}
+
 /** The options a question offers before any are left out. */
 export function optionsOf(question: Question): Option[] {
   switch (question.type) {

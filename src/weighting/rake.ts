@@ -87,12 +87,24 @@ export interface RakeRefused {
   reason: RakeRefusalReason;
   message: string;
   excluded: Exclusions;
-  /** The categories that made raking impossible (empty-category). */
-  cells?: { district: string; variable: string; category: string }[];
+  /**
+   * The categories at fault: empty-category, each empty cell (no respondents,
+   * or respondents where the population is 0); not-converged and cap-not-met,
+   * the one that missed its target.
+   */
+  cells?: RefusedCell[];
   /** not-converged and cap-not-met: where it stopped. */
   district?: string;
   iterations?: number;
   worstMisfit?: number;
+}
+
+export interface RefusedCell {
+  district: string;
+  variable: string;
+  category: string;
+  population: number;
+  respondents: number;
 }
 
 export type RakeResult = Raked | RakeRefused;
@@ -258,7 +270,7 @@ export function rake(
   // Every margin of a district is scaled to the same total, its share of the weighted respondents:
   // the sources count slightly different populations (all ages in 2021, adults in 2019).
   const population = planList.reduce((sum, p) => sum + p.population, 0);
-  const cells: { district: string; variable: string; category: string }[] = [];
+  const cells: RefusedCell[] = [];
   const problems: string[] = [];
   for (const plan of planList) {
     plan.total = (plan.population / population) * weighted;
@@ -276,14 +288,15 @@ export function rake(
       });
       margin.categories.forEach((category, k) => {
         margin.targets[k] = (margin.counts[k]! / sum) * plan.total;
+        const cell = { district: plan.district, variable: margin.variable, category };
         if (margin.counts[k]! > 0 && have[k] === 0) {
-          cells.push({ district: plan.district, variable: margin.variable, category });
+          cells.push({ ...cell, population: margin.counts[k]!, respondents: 0 });
           const neighbours = [margin.categories[k - 1], margin.categories[k + 1]].filter((c) => c !== undefined);
           problems.push(
             `no respondent in ${plan.district} is in ${margin.variable} "${category}" (population ${margin.counts[k]}): merge it with a neighbouring category (${neighbours.join(' or ')}) or weight without ${margin.variable}`,
           );
         } else if (margin.counts[k] === 0 && have[k]! > 0) {
-          cells.push({ district: plan.district, variable: margin.variable, category });
+          cells.push({ ...cell, population: 0, respondents: have[k]! });
           problems.push(
             `${have[k]} respondents in ${plan.district} are in ${margin.variable} "${category}", whose population is 0: merge it with a neighbouring category`,
           );
@@ -332,6 +345,22 @@ export function rake(
   };
 }
 
+/** A category of a district's margin as a refusal names it: its population and how many respondents are in it. */
+function cellOf(plan: DistrictPlan, counts: Float64Array, v: number, k: number): RefusedCell {
+  const margin = plan.margins[v]!;
+  let respondents = 0;
+  plan.cellCategories[v]!.forEach((category, c) => {
+    if (category === k) respondents += counts[c]!;
+  });
+  return {
+    district: plan.district,
+    variable: margin.variable,
+    category: margin.categories[k]!,
+    population: margin.counts[k]!,
+    respondents,
+  };
+}
+
 type DistrictOutcome =
   | { ok: true; weights: Float64Array; fixed: Uint8Array; iterations: number }
   | { ok: false; reason: 'not-converged' | 'cap-not-met'; message: string; detail: Partial<RakeRefused> };
@@ -375,7 +404,7 @@ function rakeDistrict(plan: DistrictPlan, limit: number, maxIterations: number, 
               ok: false,
               reason: 'cap-not-met',
               message: `The cap cannot hold in ${plan.district}: with the weights held at ${round(limit)}, ${margin.variable} "${margin.categories[k]}" cannot reach its share. Raise the cap, merge categories or weight on fewer variables.`,
-              detail: { district: plan.district, iterations },
+              detail: { district: plan.district, iterations, cells: [cellOf(plan, counts, v, k)] },
             };
         }
         for (let c = 0; c < cells; c++) if (!fixed[c]) weights[c]! *= factors[of[c]!]!;
@@ -390,7 +419,12 @@ function rakeDistrict(plan: DistrictPlan, limit: number, maxIterations: number, 
         ok: false,
         reason: 'not-converged',
         message: `Raking did not converge in ${plan.district} within ${maxIterations} iterations${capped ? ' after capping' : ''}: ${margin.variable} "${margin.categories[worst.category]}" is still off its target by ${worst.misfit.toPrecision(3)} (relative), above ${epsilon}. Merge sparse categories or weight on fewer variables.`,
-        detail: { district: plan.district, iterations, worstMisfit: worst.misfit },
+        detail: {
+          district: plan.district,
+          iterations,
+          worstMisfit: worst.misfit,
+          cells: [cellOf(plan, counts, worst.margin, worst.category)],
+        },
       };
     }
     let newlyCapped = false;

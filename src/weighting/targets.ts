@@ -1,4 +1,5 @@
 import { type CsvError, parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { optionsOf, type Survey } from '../survey/definition.ts';
 
 /** One published population count: how many people of one category of a variable live in a district. */
@@ -31,6 +32,14 @@ export type TargetMapping = Readonly<Record<string, MappedVariable>>;
 /** A survey's population variables (see `population` in its definition) as the mapping raking reads. */
 export function mappingOf(survey: Survey): TargetMapping {
   return survey.population?.variables ?? {};
+}
+
+/** Figures as a targets file (the columns of TARGETS_COLUMNS), to download or edit and upload again. */
+export function targetsCsv(targets: readonly PopulationTarget[]): string {
+  return stringify([
+    [...TARGETS_COLUMNS],
+    ...targets.map((t) => [t.district, t.variable, t.category, t.count, t.basis, t.source]),
+  ]);
 }
 
 /** The columns of a population targets file, in the order written. */

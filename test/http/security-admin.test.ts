@@ -31,6 +31,9 @@ const ADMIN_ONLY: RegisteredRoute[] = [
   { method: 'GET', path: '/admin/surveys/:slug/responses/:id/delete' },
   { method: 'POST', path: '/admin/surveys/:slug/responses/:id/delete' },
   { method: 'GET', path: '/admin/surveys/:slug/audit' },
+  { method: 'GET', path: '/admin/surveys/:slug/settings/targets' },
+  { method: 'GET', path: '/admin/surveys/:slug/settings/targets.csv' },
+  { method: 'POST', path: '/admin/surveys/:slug/settings/targets' },
 ];
 
 /**

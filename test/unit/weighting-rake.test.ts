@@ -174,13 +174,16 @@ describe('rake', () => {
       message:
         'Raking is impossible: no respondent in north is in age "c" (population 50): merge it with a neighbouring category (b) or weight without age.',
       excluded: { total: 0, noDistrict: 0, missing: { age: 0, sex: 0 } },
-      cells: [{ district: 'north', variable: 'age', category: 'c' }],
+      cells: [{ district: 'north', variable: 'age', category: 'c', population: 50, respondents: 0 }],
     });
   });
 
   it('refuses respondents in a category whose population is 0, and a district nobody can be weighted in', () => {
     const zero = rake(SAMPLE, [...TARGETS.slice(0, 3), target('north', 'sex', 'm', 0)], VARIABLES);
     expect(zero.ok).toBe(false);
+    expect(!zero.ok && zero.cells).toEqual([
+      { district: 'north', variable: 'sex', category: 'm', population: 0, respondents: 3 },
+    ]);
     expect(!zero.ok && zero.message).toBe(
       'Raking is impossible: 3 respondents in north are in sex "m", whose population is 0: merge it with a neighbouring category.',
     );
@@ -230,6 +233,8 @@ describe('rake', () => {
     const result = rake(sample, TARGETS, VARIABLES, { maxIterations: 1000 });
     expect(!result.ok && result.reason).toBe('not-converged');
     expect(!result.ok && result.iterations).toBe(1000);
+    // The cell named is the one furthest from its target, with the respondents in it.
+    expect(!result.ok && result.cells?.[0]).toMatchObject({ district: 'north', respondents: 3 });
   });
 
   it('stops at the first sweep that brings every margin within epsilon × (1 + target)', () => {
@@ -323,6 +328,9 @@ describe('rake', () => {
       expect(result.message).toBe(
         'The cap cannot hold in north: with the weights held at 1.2, age "b" cannot reach its share. Raise the cap, merge categories or weight on fewer variables.',
       );
+      expect(result.cells).toEqual([
+        { district: 'north', variable: 'age', category: 'b', population: 200, respondents: 3 },
+      ]);
       expect(result).not.toHaveProperty('weights');
     });
   });

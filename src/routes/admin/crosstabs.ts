@@ -1,10 +1,11 @@
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Crosstab, crosstab, crosstabJson, crosstabVariables } from '../../analysis/crosstab.ts';
+import { type Crosstab, crosstab, crosstabVariables } from '../../analysis/crosstab.ts';
 import { type FilterProblem, type Filters, parseFilters } from '../../analysis/filters.ts';
-import { buildReport } from '../../analysis/report.ts';
+import { ReportRequestError, reportJson } from '../../analysis/report-json.ts';
 import { matrixFor, selectRows } from '../../analysis/response-matrix.ts';
 import { crosstabPresets, formatPercent, percent } from '../../analysis/tables.ts';
+import { parseWeightSettings } from '../../analysis/weighting.ts';
 import { type Chart, chartFigure, chartSvg } from '../../charts/index.ts';
 import { neutralise } from '../../exports/response-record.ts';
 import { DEFAULT_THRESHOLD, SUPPRESSED, suppressTable } from '../../stats/suppression.ts';
@@ -268,36 +269,29 @@ export default async function crosstabRoutes(app: FastifyInstance) {
     const { survey } = request;
     const query = (request.query ?? {}) as Record<string, unknown>;
     const parsed = parseFilters(survey, query);
-    if (!parsed.ok)
+    const weight = parseWeightSettings(survey, query);
+    const problems = [...(parsed.ok ? [] : parsed.problems), ...(weight.ok ? [] : weight.problems)];
+    const pair = typeof query.crosstab === 'string' ? query.crosstab.split(',') : undefined;
+    if (pair && pair.length !== 2)
+      problems.push({ field: 'crosstab', message: 'Give two questions: crosstab=ROW,COLUMN' });
+    if (problems.length || !parsed.ok || !weight.ok)
       return renderAdminError(
         request,
         reply,
         400,
-        'Those filters cannot be used',
-        parsed.problems.map((p) => p.message).join('. '),
+        'That report cannot be made',
+        problems.map((p) => p.message).join('. '),
       );
-    const report = await buildReport(app.db, survey, parsed.filters);
-    const pair = typeof query.crosstab === 'string' ? query.crosstab.split(',') : undefined;
-    let extra = {};
-    if (pair) {
-      const matrix = await matrixFor(app.db, survey);
-      const known = new Set(crosstabVariables(survey, matrix).map((v) => v.id));
-      const [row = '', column = ''] = pair;
-      if (pair.length !== 2 || !known.has(row) || !known.has(column) || row === column)
-        return renderAdminError(
-          request,
-          reply,
-          400,
-          'That cross-tab cannot be made',
-          'Give two different questions: crosstab=ROW,COLUMN.',
-        );
-      extra = {
-        crosstab: crosstabJson(crosstab(survey, matrix, row, column, selectRows(matrix, survey, parsed.filters))),
-      };
+    try {
+      const json = await reportJson(app.db, survey, parsed.filters, {
+        ...(pair ? { crosstab: pair as [string, string] } : {}),
+        ...(weight.settings ? { weight: weight.settings } : {}),
+      });
+      return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(json, null, 2));
+    } catch (err) {
+      if (!(err instanceof ReportRequestError)) throw err;
+      return renderAdminError(request, reply, 400, 'That report cannot be made', err.message);
     }
-    return reply
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(JSON.stringify({ ...report, ...extra }, null, 2));
   });
 }
 

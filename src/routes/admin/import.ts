@@ -1,38 +1,16 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { importResponses } from '../../exports/import.ts';
-import { isStorageUnavailable } from '../../plugins/errors.ts';
-import { hasNul, hasPoisonedKey } from '../../plugins/security.ts';
 import type { Survey } from '../../survey/definition.ts';
 import { adminView, renderAdminError } from './access.ts';
 import type { AdminSessions } from './session.ts';
 import { surveyBase } from './survey-filters.ts';
-
-/** The largest CSV an admin can upload: about 150,000 responses. */
-export const IMPORT_FILE_LIMIT = 50 * 1024 * 1024;
-/** The form sends its token and its file: nothing else, and nothing large but the file. */
-const UPLOAD_LIMITS = { fileSize: IMPORT_FILE_LIMIT, files: 1, fields: 2, parts: 3, fieldSize: 1024 };
-
-class UploadRefused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { UPLOAD_LIMITS, UploadRefused, withUpload } from './upload.ts';
 
 /**
- * Importing a CSV of responses (admins). Multipart bodies are accepted here
- * and nowhere else. Signing in and the role are checked before any of the body
- * is read (onRequest hooks of the admin scope); the form's token, its first
- * field, before the file, which is streamed to a temporary file (readable by
- * this process's user only) and imported from there, never held in memory.
+ * Importing a CSV of responses (admins), streamed to a temporary file and
+ * imported from there (see upload.ts).
  */
 export default async function importRoutes(app: FastifyInstance, opts: { sessions: AdminSessions }) {
   await app.register(fastifyMultipart, { limits: UPLOAD_LIMITS });
@@ -67,81 +45,25 @@ export default async function importRoutes(app: FastifyInstance, opts: { session
       if (!opts.sessions.formTokenValid(request, reply, typeof token === 'string' ? token : undefined)) return reply;
       return fileError(request, reply, 'Select a CSV file of responses');
     }
-    const dir = await mkdtemp(join(tmpdir(), 'soundings-import-'));
-    const path = join(dir, 'upload.csv');
     try {
-      let bytes: number | undefined;
-      try {
-        bytes = await receiveUpload(request, reply, opts.sessions, path);
-      } catch (err) {
-        if (err instanceof UploadRefused) {
-          request.log.info({ reason: err.message }, 'import upload refused');
-          return renderAdminError(request, reply, err.status, 'There is a problem with that upload', err.message);
+      const done = await withUpload(request, reply, opts.sessions, async (path, bytes) => {
+        if (bytes === 0) return fileError(request, reply, 'Select a CSV file of responses');
+        const result = await importResponses(app.db, survey, () => createReadStream(path));
+        if (!result.ok) {
+          return fileError(request, reply, `Nothing was imported: the file has ${result.problemCount} problem(s)`, {
+            problems: result.problems,
+            problemCount: result.problemCount,
+          });
         }
-        throw err;
-      }
-      // The token was refused: the 403 page is on its way.
-      if (bytes === undefined) return reply;
-      if (bytes === 0) return fileError(request, reply, 'Select a CSV file of responses');
-      const result = await importResponses(app.db, survey, () => createReadStream(path));
-      if (!result.ok) {
-        return fileError(request, reply, `Nothing was imported: the file has ${result.problemCount} problem(s)`, {
-          problems: result.problems,
-          problemCount: result.problemCount,
-        });
-      }
-      request.log.info({ survey: survey.slug, imported: result.imported }, 'responses imported');
-      return adminView(request, reply, 'admin/import.eta', { ...importPage(survey), result });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+        request.log.info({ survey: survey.slug, imported: result.imported }, 'responses imported');
+        return adminView(request, reply, 'admin/import.eta', { ...importPage(survey), result });
+      });
+      // Undefined: the token was refused, and the 403 page is on its way.
+      return done ?? reply;
+    } catch (err) {
+      if (!(err instanceof UploadRefused)) throw err;
+      request.log.info({ reason: err.message }, 'import upload refused');
+      return renderAdminError(request, reply, err.status, 'There is a problem with that upload', err.message);
     }
   });
-}
-
-/**
- * Reads the upload's parts in order: the CSRF token (checked at once: a bad one
- * is answered with the admin side's 403 page and nothing more is read), then
- * the file, written to `path`. Returns the file's size, or undefined when the
- * token was refused; a body that is not the form (malformed, too large, other
- * fields) is an UploadRefused.
- */
-async function receiveUpload(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  sessions: AdminSessions,
-  path: string,
-): Promise<number | undefined> {
-  let checked = false;
-  let bytes = 0;
-  try {
-    for await (const part of request.parts()) {
-      if (hasNul(part.fieldname) || hasPoisonedKey({ [part.fieldname]: 1 }))
-        throw new UploadRefused(400, 'The form had a field this page does not ask for. Nothing was imported.');
-      if (part.type === 'field') {
-        if (part.fieldname !== '_csrf' || checked || typeof part.value !== 'string' || hasNul(part.value))
-          throw new UploadRefused(400, 'The form had a field this page does not ask for. Nothing was imported.');
-        if (!sessions.formTokenValid(request, reply, part.value)) return undefined;
-        checked = true;
-        continue;
-      }
-      if (!checked || part.fieldname !== 'file')
-        throw new UploadRefused(400, 'The form was not sent as this page sends it. Reload the page and try again.');
-      const out = createWriteStream(path, { mode: 0o600, flags: 'wx' });
-      await pipeline(part.file, out);
-      if (part.file.truncated) throw new UploadRefused(413, 'The file is larger than 50 MB. Nothing was imported.');
-      bytes = out.bytesWritten;
-    }
-  } catch (err) {
-    if (err instanceof UploadRefused || isStorageUnavailable(err)) throw err;
-    const code = (err as { code?: string }).code;
-    if (code === 'FST_REQ_FILE_TOO_LARGE')
-      throw new UploadRefused(413, 'The file is larger than 50 MB. Nothing was imported.');
-    // Busboy's and the plugin's own complaints: a body that is not well-formed multipart, or too many parts.
-    throw new UploadRefused(400, 'The upload did not arrive as a whole, well-formed form. Nothing was imported.');
-  }
-  if (!checked) {
-    sessions.formTokenValid(request, reply, undefined);
-    return undefined;
-  }
-  return bytes;
 }

@@ -12,7 +12,7 @@ import {
 } from '../../responses/corrections.ts';
 import { paperReference, parsePaperReference } from '../../responses/paper-entries.ts';
 import { storedJourney } from '../../responses/stored-journey.ts';
-import { optionsOf, type Survey } from '../../survey/definition.ts';
+import { areaLabels, optionsOf, type Survey } from '../../survey/definition.ts';
 import { formatWhen } from '../../survey/schedule.ts';
 import { adminView, renderAdminError, requireAdmin, signedIn } from './access.ts';
 import { errorFor, type FieldError, formFields } from './forms.ts';
@@ -96,8 +96,7 @@ export default async function responseRoutes(app: FastifyInstance, opts: { now: 
           limit: PAGE_SIZE,
           ...(reference !== undefined ? { reference } : {}),
         });
-    const areaQuestion = survey.analysis ? survey.questionsById.get(survey.analysis.area)?.[0] : undefined;
-    const areas = new Map(areaQuestion ? optionsOf(areaQuestion).map((o) => [o.code, o.label]) : []);
+    const areas = areaLabels(survey);
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     const pageHref = (n: number) => withQuery(base(survey), filters) + `${filtersQuery(filters) ? '&' : '?'}page=${n}`;
     return adminView(

@@ -10,23 +10,36 @@ import {
   flaggedOf,
 } from '../../analysis/filters.ts';
 import { SECTIONS, type SectionId } from '../../analysis/sections.ts';
-import { cellText, chartBars, type Table } from '../../analysis/tables.ts';
+import { cellText, type Table, tableChart } from '../../analysis/tables.ts';
+import { type WeightSettings, weightQuery } from '../../analysis/weighting.ts';
 import { chartFigure } from '../../charts/index.ts';
-import { optionsOf, type Survey } from '../../survey/definition.ts';
+import { areaLabels, type Survey } from '../../survey/definition.ts';
 import { adminView } from './access.ts';
-import { surveyBase, withQuery } from './survey-filters.ts';
+import { surveyBase } from './survey-filters.ts';
 
 // View models of the results pages: the navigation, the filters form, and
 // tables with their charts and downloads. Templates only render them.
 
+/** The query of a results address: the filters and any weighting, defaults left out. */
+export function resultsQuery(filters: Filters, weight?: WeightSettings): string {
+  return [filtersQuery(filters), weightQuery(weight)].filter(Boolean).join('&');
+}
+
+/** A path with the results' query. */
+export function resultsHref(path: string, filters: Filters, weight?: WeightSettings): string {
+  const query = resultsQuery(filters, weight);
+  return query ? `${path}?${query}` : path;
+}
+
 /** A table as the page shows it: headers, formatted cells, its chart and its downloads. */
-export function tableView(survey: Survey, table: Table, filters: Filters) {
+export function tableView(survey: Survey, table: Table, filters: Filters, weight?: WeightSettings) {
   const base = surveyBase(survey);
-  const chart = chartBars(table);
+  const chart = tableChart(table);
   return {
     id: table.id,
     title: table.title,
     baseText: table.baseText,
+    weighted: table.weighted === true,
     head: table.columns.map((c) => ({ text: c.heading, numeric: c.kind === 'count' || c.kind === 'percent' })),
     rows: table.rows.map((row) => ({
       header: String(row.cells[0] ?? ''),
@@ -36,31 +49,20 @@ export function tableView(survey: Survey, table: Table, filters: Filters) {
     })),
     // Long tables (many columns) scroll in their own region, their first column fixed.
     wide: table.columns.length > 4,
-    chart: chart.length
-      ? chartFigure(
-          {
-            kind: 'bar',
-            title: table.title,
-            subtitle: table.baseText,
-            unit: table.columns.some((c) => c.kind === 'percent') ? '%' : '',
-            ...(table.columns.some((c) => c.kind === 'percent') ? { max: 100 } : {}),
-            bars: chart,
-          },
-          { id: `chart-${table.id}`, tableId: table.id },
-        )
+    chart: (chart.kind === 'bar' ? chart.bars.length : table.rows.length)
+      ? chartFigure(chart, { id: `chart-${table.id}`, tableId: table.id })
       : '',
     links: {
-      csv: withQuery(`${base}/tables/${table.id}.csv`, filters),
-      svg: withQuery(`${base}/charts/${table.id}.svg`, filters),
-      png: withQuery(`${base}/charts/${table.id}.png`, filters),
+      csv: resultsHref(`${base}/tables/${table.id}.csv`, filters, weight),
+      svg: resultsHref(`${base}/charts/${table.id}.svg`, filters, weight),
+      png: resultsHref(`${base}/charts/${table.id}.png`, filters, weight),
     },
   };
 }
 
 /** The options of the filters form, and what it currently holds (as typed, when it could not be used). */
 export function filtersView(survey: Survey, filters: Filters, raw: Record<string, unknown> = {}) {
-  const areaQuestion = survey.analysis ? survey.questionsById.get(survey.analysis.area)?.[0] : undefined;
-  const areaLabels = new Map(areaQuestion ? optionsOf(areaQuestion).map((o) => [o.code, o.label]) : []);
+  const areas = areaLabels(survey);
   const channels = channelLabels(survey);
   const text = (name: string, value: string | undefined) =>
     typeof raw[name] === 'string' ? (raw[name] as string) : (value ?? '');
@@ -74,10 +76,10 @@ export function filtersView(survey: Survey, filters: Filters, raw: Record<string
       from: text('from', filters.from),
       to: text('to', filters.to),
     },
-    areas: areaCodes(survey).map((code) => ({ code, label: areaLabels.get(code) ?? code })),
+    areas: areaCodes(survey).map((code) => ({ code, label: areas.get(code) ?? code })),
     channels: channelCodes(survey).map((code) => ({ code, label: channels.get(code) ?? code })),
     active: filtersQuery(filters) !== '',
-    description: describeFilters(filters, areaLabels, channels),
+    description: describeFilters(filters, areas, channels),
   };
 }
 
@@ -96,11 +98,11 @@ function describeFilters(filters: Filters, areas: Map<string, string>, channels:
   return parts.join(', ');
 }
 
-/** The results' navigation, each page keeping the filters. */
-export function resultsNav(survey: Survey, current: SectionId, filters: Filters) {
+/** The results' navigation, each page keeping the filters and the weighting. */
+export function resultsNav(survey: Survey, current: SectionId, filters: Filters, weight?: WeightSettings) {
   return SECTIONS.map((s) => ({
     heading: s.heading,
-    href: withQuery(`${surveyBase(survey)}${s.path}`, filters),
+    href: resultsHref(`${surveyBase(survey)}${s.path}`, filters, weight),
     current: s.id === current,
   }));
 }
@@ -114,7 +116,12 @@ export function resultsPage(
   reply: FastifyReply,
   template: string,
   section: SectionId,
-  view: { filters: Filters; problems?: FilterProblem[]; raw?: Record<string, unknown> } & Record<string, unknown>,
+  view: {
+    filters: Filters;
+    weight?: WeightSettings;
+    problems?: FilterProblem[];
+    raw?: Record<string, unknown>;
+  } & Record<string, unknown>,
 ) {
   const { survey } = request;
   const heading = SECTIONS.find((s) => s.id === section)?.heading ?? '';
@@ -131,7 +138,9 @@ export function resultsPage(
       surveyNav: 'results',
       survey,
       section,
-      resultsNav: resultsNav(survey, section, view.filters),
+      resultsNav: resultsNav(survey, section, view.filters, view.weight),
+      // The filters form keeps the weighting; the weighting's own controls live on Representativeness.
+      keepPairs: [...new URLSearchParams(weightQuery(view.weight))],
       filterForm: filtersView(survey, view.filters, view.raw),
       errors: problems.map((p) => ({ field: p.field, message: `${p.message[0]?.toUpperCase()}${p.message.slice(1)}` })),
       clear: `${surveyBase(survey)}${SECTIONS.find((s) => s.id === section)?.path ?? ''}`,

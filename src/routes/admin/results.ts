@@ -1,14 +1,28 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { excludedCounts, type Filters, flaggedCounts, parseFilters } from '../../analysis/filters.ts';
+import { excludedCounts, type Filters, filtersQuery, flaggedCounts, parseFilters } from '../../analysis/filters.ts';
 import { buildReport, responsesByDay } from '../../analysis/report.ts';
+import { type PlaceComparison, representativeness } from '../../analysis/representativeness.ts';
 import { allTables, SECTIONS, type SectionId, sectionGroups } from '../../analysis/sections.ts';
-import { chartBars, type Table } from '../../analysis/tables.ts';
-import { barChart, timeSeriesChart } from '../../charts/index.ts';
+import { type Table, tableChart } from '../../analysis/tables.ts';
+import { weightedTable } from '../../analysis/weighted-tables.ts';
+import {
+  CAP_CHOICES,
+  categoryLabels,
+  parseWeightSettings,
+  refusedCells,
+  type Weighting,
+  type WeightSettings,
+  weightingFor,
+} from '../../analysis/weighting.ts';
+import { barChart, chartFigure, chartSvg, timeSeriesChart } from '../../charts/index.ts';
 import { tableCsv } from '../../exports/table-csv.ts';
 import { scheduleOf } from '../../responses/schedules.ts';
+import { areaLabels, type Survey } from '../../survey/definition.ts';
 import { formatWhen, surveyState } from '../../survey/schedule.ts';
+import { DEFAULT_VARIABLES } from '../../weighting/rake.ts';
+import { mappingOf } from '../../weighting/targets.ts';
 import { renderAdminError } from './access.ts';
-import { resultsPage, tableView } from './results-view.ts';
+import { resultsHref, resultsPage, tableView } from './results-view.ts';
 import { download, fileStem, surveyBase, withQuery } from './survey-filters.ts';
 
 /** Made by Soundings from this survey: the source line of every downloaded chart. */
@@ -32,31 +46,48 @@ const EXCLUSION_REASONS: Record<string, string> = {
  * table's CSV and chart (SVG, PNG).
  */
 export default async function resultsRoutes(app: FastifyInstance) {
-  /** The filters in the URL, or the section's page again with what is wrong with them (422). */
-  const filtersOr = async (request: FastifyRequest, reply: FastifyReply, section: SectionId, template: string) => {
+  /** The filters and weighting in the URL, or the section's page again with what is wrong with them (422). */
+  const queryOr = async (request: FastifyRequest, reply: FastifyReply, section: SectionId, template: string) => {
     const raw = (request.query ?? {}) as Record<string, unknown>;
     const parsed = parseFilters(request.survey, raw);
-    if (parsed.ok) return parsed.filters;
+    const weight = parseWeightSettings(request.survey, raw);
+    if (parsed.ok && weight.ok) return { filters: parsed.filters, weight: weight.settings };
     await resultsPage(request, reply, template, section, {
       filters: { status: 'all' },
-      problems: parsed.problems,
+      problems: [...(parsed.ok ? [] : parsed.problems), ...(weight.ok ? [] : weight.problems)],
       raw,
       groups: [],
+      representativeness: [],
     });
     return undefined;
   };
 
   const tablesPage = async (request: FastifyRequest, reply: FastifyReply, section: SectionId) => {
-    const filters = await filtersOr(request, reply, section, 'admin/results/tables.eta');
-    if (!filters) return reply;
+    const query = await queryOr(request, reply, section, 'admin/results/tables.eta');
+    if (!query) return reply;
+    const { filters, weight } = query;
     const { survey } = request;
     const report = await buildReport(app.db, survey, filters);
+    const weighting = weight ? await weightingFor(app.db, survey, filters, weight) : undefined;
     const groups = sectionGroups(survey, report, section).map((group) => ({
       ...group,
-      tables: group.tables.map((table) => tableView(survey, table, filters)),
+      tables: group.tables.map((table) =>
+        tableView(
+          survey,
+          weighting?.weights ? (weightedTable(table, weighting as WithWeights) ?? table) : table,
+          filters,
+          weight,
+        ),
+      ),
     }));
     const extra = section === 'overview' ? await overview(request, filters) : {};
-    return resultsPage(request, reply, 'admin/results/tables.eta', section, { filters, groups, ...extra });
+    return resultsPage(request, reply, 'admin/results/tables.eta', section, {
+      filters,
+      weight,
+      groups,
+      weighting: weightingView(survey, filters, weighting, section),
+      ...extra,
+    });
   };
 
   /** What only the overview shows: responses per day, the survey's status, and the downloads. */
@@ -95,14 +126,51 @@ export default async function resultsRoutes(app: FastifyInstance) {
     };
   };
 
+  app.get('/results/representativeness', async (request, reply) => {
+    const template = 'admin/results/representativeness.eta';
+    const query = await queryOr(request, reply, 'representativeness', template);
+    if (!query) return reply;
+    const { survey } = request;
+    const { filters } = query;
+    // The page shows a weighting's outcome whatever the URL says: the one asked for, else the default.
+    const weight = query.weight ?? {
+      variables: DEFAULT_VARIABLES.filter((v) => v in mappingOf(survey)),
+      cap: null,
+      merges: [],
+    };
+    const weighting = await weightingFor(app.db, survey, filters, weight);
+    const path = `${surveyBase(survey)}/results/representativeness`;
+    return resultsPage(request, reply, template, 'representativeness', {
+      filters,
+      weight: query.weight,
+      filterPairs: [...new URLSearchParams(filtersQuery(filters))],
+      unweightedHref: resultsHref(path, filters),
+      representativeness: representativeness(
+        survey,
+        weighting.matrix,
+        weighting.rows,
+        weighting.targets,
+        weighting.mapping,
+      ).map((v) => ({
+        ...v,
+        places: v.places.map((place) => comparisonView(v.variable, v.label, place)),
+      })),
+      form: weightForm(survey, weight),
+      weighting: weightingView(survey, filters, weighting, 'representativeness'),
+      originText: ORIGINS[weighting.origin],
+      targetsHref: request.admin?.role === 'admin' ? `${surveyBase(survey)}/settings/targets` : undefined,
+    });
+  });
+
   for (const section of SECTIONS) {
-    if (section.id === 'crosstabs' || section.id === 'quality') continue;
+    if (section.id === 'crosstabs' || section.id === 'quality' || section.id === 'representativeness') continue;
     app.get(section.path, (request, reply) => tablesPage(request, reply, section.id));
   }
 
   app.get('/results/quality', async (request, reply) => {
-    const filters = await filtersOr(request, reply, 'quality', 'admin/results/quality.eta');
-    if (!filters) return reply;
+    const query = await queryOr(request, reply, 'quality', 'admin/results/quality.eta');
+    if (!query) return reply;
+    const { filters } = query;
     const { survey } = request;
     const everything = { ...filters, flagged: 'include' as const, excluded: 'include' as const };
     const [report, flagged, excluded] = await Promise.all([
@@ -130,27 +198,46 @@ export default async function resultsRoutes(app: FastifyInstance) {
     });
   });
 
-  /** A table of the results by its id, under the filters in the URL; undefined once the reply says why not. */
-  const tableOf = async (request: FastifyRequest<{ Params: { table: string } }>, reply: FastifyReply) => {
-    const parsed = parseFilters(request.survey, (request.query ?? {}) as Record<string, unknown>);
-    if (!parsed.ok) {
+  /** A table of the results by its id, under the filters and weighting in the URL; undefined once the reply says why not. */
+  const tableOf = async (request: FastifyRequest, reply: FastifyReply, id: string) => {
+    const raw = (request.query ?? {}) as Record<string, unknown>;
+    const parsed = parseFilters(request.survey, raw);
+    const weight = parseWeightSettings(request.survey, raw);
+    if (!parsed.ok || !weight.ok) {
+      const problems = [...(parsed.ok ? [] : parsed.problems), ...(weight.ok ? [] : weight.problems)];
       await renderAdminError(
         request,
         reply,
         400,
         'Those filters cannot be used',
-        parsed.problems.map((p) => p.message).join('. '),
+        problems.map((p) => p.message).join('. '),
       );
       return undefined;
     }
-    const report = await buildReport(app.db, request.survey, parsed.filters);
-    const table = allTables(request.survey, report).find((t) => t.id === request.params.table);
-    if (!table) await renderAdminError(request, reply, 404, 'Table not found', 'There is no table with that name.');
-    return table ? { table, filters: parsed.filters } : undefined;
+    const { survey } = request;
+    const report = await buildReport(app.db, survey, parsed.filters);
+    const found = allTables(survey, report).find((t) => t.id === id);
+    if (!found) {
+      await renderAdminError(request, reply, 404, 'Table not found', 'There is no table with that name.');
+      return undefined;
+    }
+    const weighting = weight.settings ? await weightingFor(app.db, survey, parsed.filters, weight.settings) : undefined;
+    if (weighting && !weighting.weights) {
+      await renderAdminError(
+        request,
+        reply,
+        409,
+        'That weighting could not be done',
+        weighting.result.ok ? '' : weighting.result.message,
+      );
+      return undefined;
+    }
+    const table = weighting ? (weightedTable(found, weighting as WithWeights) ?? found) : found;
+    return { table, filters: parsed.filters };
   };
 
   app.get<{ Params: { table: string } }>('/tables/:table.csv', async (request, reply) => {
-    const found = await tableOf(request, reply);
+    const found = await tableOf(request, reply, request.params.table);
     if (!found) return reply;
     download(reply, 'text/csv; charset=utf-8', `${fileStem(request.survey, found.filters)}-${found.table.id}.csv`);
     return reply.send(tableCsv(found.table));
@@ -159,12 +246,7 @@ export default async function resultsRoutes(app: FastifyInstance) {
   app.get<{ Params: { file: string } }>('/charts/:file', async (request, reply) => {
     const match = /^([\w-]+)\.(svg|png)$/.exec(request.params.file);
     if (!match) return renderAdminError(request, reply, 404, 'Chart not found', 'There is no chart with that name.');
-    const found = await tableOf(
-      Object.assign(request, { params: { table: match[1] as string } }) as FastifyRequest<{
-        Params: { table: string };
-      }>,
-      reply,
-    );
+    const found = await tableOf(request, reply, match[1] as string);
     if (!found) return reply;
     const svg = standaloneChart(found.table, request.survey.title);
     const name = `${fileStem(request.survey, found.filters)}-${found.table.id}`;
@@ -174,19 +256,190 @@ export default async function resultsRoutes(app: FastifyInstance) {
 
 /** A table's chart as a file to paste into a report: title, base and source drawn in. */
 export function standaloneChart(table: Table, surveyTitle: string): string {
-  const percent = table.columns.some((c) => c.kind === 'percent');
-  return barChart(
-    {
-      kind: 'bar',
-      title: table.title,
-      subtitle: table.baseText,
-      source: sourceOf(surveyTitle),
-      unit: percent ? '%' : '',
-      ...(percent ? { max: 100 } : {}),
-      bars: chartBars(table),
-    },
-    { mode: 'standalone' },
-  );
+  return chartSvg(tableChart(table, sourceOf(surveyTitle)), { mode: 'standalone' });
+}
+
+const ORIGINS: Record<Weighting['origin'], string> = {
+  shipped: 'those that came with the survey',
+  uploaded: 'uploaded by an admin',
+  file: 'from a file',
+  none: 'none yet',
+};
+
+/** One place's comparison: its table's cells as text, and its chart of the two shares side by side. */
+function comparisonView(variable: string, label: string, place: PlaceComparison) {
+  const id = `${variable}-${place.district || 'all'}`;
+  return {
+    ...place,
+    id,
+    categories: place.categories.map((c) => ({
+      ...c,
+      sample: formatShare(c.sampleShare),
+      population: formatShare(c.populationShare),
+      difference:
+        c.differencePoints === null ? '–' : `${c.differencePoints > 0 ? '+' : ''}${c.differencePoints.toFixed(1)}`,
+    })),
+    chart: chartFigure(
+      {
+        kind: 'grouped-bar',
+        title: `${label}: ${place.label}`,
+        unit: '%',
+        max: 100,
+        series: ['Respondents', 'Population'],
+        categories: place.categories.map((c) => ({
+          label: c.label,
+          values: [
+            { value: c.sampleShare === null ? null : c.sampleShare * 100, display: formatShare(c.sampleShare) },
+            {
+              value: c.populationShare === null ? null : c.populationShare * 100,
+              display: formatShare(c.populationShare),
+            },
+          ],
+        })),
+      },
+      { id: `chart-${id}`, tableId: id },
+    ),
+  };
+}
+
+/** A share (0–1) as a percentage to one decimal place. */
+const formatShare = (share: number | null) => (share === null ? '–' : `${(share * 100).toFixed(1)}%`);
+
+type WithWeights = Weighting & { weights: Float64Array };
+
+/** The weighting form's choices: the variables, the cap, and each pair of neighbouring categories to merge. */
+function weightForm(survey: Survey, chosen: WeightSettings) {
+  const together = (variable: string, a = '', b = '') =>
+    chosen.merges.some((m) => m.variable === variable && m.categories.includes(a) && m.categories.includes(b));
+  return {
+    variables: Object.keys(mappingOf(survey)).map((variable) => ({
+      variable,
+      label: survey.population?.variables[variable]?.label ?? variable,
+      checked: chosen.variables.includes(variable),
+    })),
+    caps: [{ value: 'none', label: 'No cap', checked: chosen.cap === null }].concat(
+      CAP_CHOICES.map((k) => ({ value: String(k), label: `${k} times the mean weight`, checked: chosen.cap === k })),
+    ),
+    // Each pair of neighbouring categories, grouped by variable; ticked pairs that touch merge as one.
+    merges: Object.entries(survey.population?.variables ?? {}).map(([variable, v]) => ({
+      variable,
+      label: v.label,
+      pairs: v.categories.slice(1).map((c, k) => {
+        const previous = v.categories[k];
+        return {
+          value: `${variable}:${previous?.category}+${c.category}`,
+          label: `${previous?.label} with ${c.label}`,
+          checked: together(variable, previous?.category, c.category),
+        };
+      }),
+    })),
+  };
+}
+
+/** What a results page says of its weighting: none, its outcome, or why it failed; and the way to switch. */
+function weightingView(survey: Survey, filters: Filters, weighting: Weighting | undefined, section: SectionId) {
+  const path = `${surveyBase(survey)}${SECTIONS.find((s) => s.id === section)?.path ?? ''}`;
+  const representativeness = `${surveyBase(survey)}/results/representativeness`;
+  const toWeighting = (settings?: WeightSettings) => `${resultsHref(representativeness, filters, settings)}#weighting`;
+  if (!weighting)
+    return {
+      on: false,
+      defaultVariables: DEFAULT_VARIABLES.filter((v) => v in mappingOf(survey))
+        .map((v) => survey.population?.variables[v]?.label.toLowerCase() ?? v)
+        .join(', '),
+      switchHref: resultsHref(path, filters, {
+        variables: DEFAULT_VARIABLES.filter((v) => v in mappingOf(survey)),
+        cap: null,
+        merges: [],
+      }),
+      settingsHref: resultsHref(representativeness, filters),
+    };
+  const result = weighting.result;
+  const labels = weighting.settings.variables.map((v) => survey.population?.variables[v]?.label.toLowerCase() ?? v);
+  return {
+    on: true,
+    ok: result.ok,
+    variables: labels.join(', '),
+    cap: weighting.settings.cap,
+    merges: weighting.settings.merges.map((m) => {
+      const labels = categoryLabels(survey, m.variable, mappingOf(survey));
+      return m.categories.map((c) => labels.get(c) ?? c).join(' with ');
+    }),
+    message: result.ok ? undefined : refusalText(result),
+    cells: refusedCells(survey, weighting).map((cell) => ({
+      text: cell.text,
+      merges: cell.neighbours.map((n) => ({
+        label: `merge with “${n.label}”`,
+        href: toWeighting({
+          ...weighting.settings,
+          merges: [...weighting.settings.merges, { variable: cell.variable, categories: [cell.category, n.category] }],
+        }),
+      })),
+      without:
+        weighting.settings.variables.length > 1
+          ? {
+              label: `weight without ${survey.population?.variables[cell.variable]?.label.toLowerCase() ?? cell.variable}`,
+              href: toWeighting({
+                ...weighting.settings,
+                variables: weighting.settings.variables.filter((v) => v !== cell.variable),
+              }),
+            }
+          : undefined,
+    })),
+    summary: result.ok
+      ? {
+          respondents: result.overall.respondents,
+          designEffect: result.overall.designEffect.toFixed(2),
+          effective: result.overall.effectiveSampleSize.toFixed(1),
+          efficiency: `${(result.overall.efficiency * 100).toFixed(0)}%`,
+          largest: result.overall.largestWeight.toFixed(2),
+          capped: result.overall.capped,
+          iterations: result.overall.iterations,
+          districts: result.districts.map((d) => ({
+            label: areaLabels(survey).get(d.district) ?? d.district,
+            respondents: d.respondents,
+            designEffect: d.designEffect.toFixed(2),
+            effective: d.effectiveSampleSize.toFixed(1),
+          })),
+        }
+      : undefined,
+    leftOut:
+      'excluded' in result
+        ? {
+            total: result.excluded.total,
+            reasons: [
+              ...(result.excluded.noDistrict
+                ? [`${result.excluded.noDistrict} with no district the figures cover`]
+                : []),
+              ...Object.entries(result.excluded.missing)
+                .filter(([, n]) => n)
+                .map(
+                  ([v, n]) =>
+                    `${n} without a usable answer on ${survey.population?.variables[v]?.label.toLowerCase() ?? v}`,
+                ),
+            ],
+          }
+        : undefined,
+    method: weighting.method,
+    caveats: weighting.caveats,
+    switchHref: resultsHref(path, filters),
+    settingsHref: toWeighting(weighting.settings),
+    resultsHref: resultsHref(surveyBase(survey), filters, weighting.settings),
+  };
+}
+
+/** What the page says first when weighting is refused; the cells at fault follow as a list. */
+function refusalText(result: Exclude<Weighting['result'], { ok: true }>): string {
+  switch (result.reason) {
+    case 'empty-category':
+      return 'Some categories have no respondents to weight (or respondents but no population):';
+    case 'not-converged':
+      return 'The weights could not be made to match every target at once within 100 rounds:';
+    case 'cap-not-met':
+      return 'The weights cannot stay under the cap and still match the targets:';
+    default:
+      return result.message;
+  }
 }
 
 /** A chart download: the SVG as it is, or drawn as a PNG (resvg, loaded only for this). */

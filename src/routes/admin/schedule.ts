@@ -58,6 +58,7 @@ export default async function scheduleRoutes(app: FastifyInstance, opts: { now: 
         action: `${surveyBase(survey)}/schedule`,
         close: `${surveyBase(survey)}/settings/close`,
         importHref: `${surveyBase(survey)}/import`,
+        targetsHref: `${surveyBase(survey)}/settings/targets`,
         opensAt: view.values?.opens_at ?? (schedule.opensAt ? toLondonTime(new Date(schedule.opensAt)) : ''),
         closesAt: view.values?.closes_at ?? (schedule.closesAt ? toLondonTime(new Date(schedule.closesAt)) : ''),
       },

@@ -10,6 +10,7 @@ import resultsRoutes from './results.ts';
 import scheduleRoutes from './schedule.ts';
 import type { AdminSessions } from './session.ts';
 import shareRoutes from './share.ts';
+import targetsRoutes from './targets.ts';
 
 export interface SurveyRoutesOptions {
   sessions: AdminSessions;
@@ -42,5 +43,6 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
     adminOnly.addHook('onRequest', requireAdmin);
     await adminOnly.register(scheduleRoutes, { now: opts.now });
     await adminOnly.register(importRoutes, { sessions: opts.sessions });
+    await adminOnly.register(targetsRoutes, { sessions: opts.sessions, now: opts.now });
   });
 }
