@@ -4,7 +4,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Config } from './config.ts';
+import type { Config, TrustProxy } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { cookieSecretFor } from './db/secrets.ts';
 import type { DatabaseConfig } from './db/url.ts';
@@ -58,6 +58,16 @@ export const anonymousSerializers = {
   res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
 };
 
+/**
+ * TRUST_PROXY as Fastify's trustProxy. A hop count is given as a function:
+ * Fastify takes a bare number to mean "trust nothing", since a count believes
+ * whoever connects (see SECURITY.md, Deployment assumptions).
+ */
+export function fastifyTrustProxy(trust: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
+}
+
 /** Builds the application (the composition root); it never listens: see server.ts. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -69,7 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       base: { pid: process.pid },
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     bodyLimit: FORM_BODY_LIMIT,
     // Our request ids are counters, never derived from the client.
     requestIdHeader: false,

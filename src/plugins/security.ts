@@ -1,6 +1,7 @@
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { TrustProxy } from '../config.ts';
 import { renderError } from './errors.ts';
 
 /**
@@ -31,7 +32,7 @@ export interface SecurityOptions {
   /** config.publicUrl: HSTS and upgrade-insecure-requests only when residents use https. */
   publicUrl: string;
   /** config.trustProxy: without it, behind a proxy every client has the proxy's address. */
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -107,13 +108,13 @@ export default fp(
 
     // Behind a proxy without TRUST_PROXY, the burst and sign-in limits would
     // count every resident as one client: say so once (the header's value is never logged).
-    let warnedAboutProxy = opts.trustProxy === true;
+    let warnedAboutProxy = opts.trustProxy !== undefined && opts.trustProxy !== false;
     app.addHook('onRequest', (request, reply, done) => {
       reply.headers(headers);
       if (!warnedAboutProxy && request.headers['x-forwarded-for'] !== undefined) {
         warnedAboutProxy = true;
         app.log.warn(
-          'Requests carry X-Forwarded-For but TRUST_PROXY is not set: behind a reverse proxy, set TRUST_PROXY=true or every resident counts as one client for the burst and sign-in limits',
+          'Requests carry X-Forwarded-For but TRUST_PROXY is not set: behind a reverse proxy, set TRUST_PROXY to the number of proxies in front of the app (TRUST_PROXY=1 behind one nginx or load balancer) or to their addresses (TRUST_PROXY=10.0.0.0/8), or every resident counts as one client for the burst and sign-in limits',
         );
       }
       done();

@@ -132,11 +132,15 @@ describe('deployment mistakes', () => {
       await t.app.inject({ url: '/s/csp-2019', headers: { 'x-forwarded-for': '203.0.113.9' } });
     const warnings = log.filter((line) => line.includes('TRUST_PROXY'));
     expect(warnings).toHaveLength(1);
+    // It names what to write: a hop count or the proxies' addresses, never "true".
+    expect(warnings[0]).toContain('TRUST_PROXY=1');
+    expect(warnings[0]).toContain('TRUST_PROXY=10.0.0.0/8');
+    expect(warnings[0]).not.toContain('TRUST_PROXY=true');
     expect(log.join('')).not.toContain('203.0.113.9');
     await t.close();
     log.length = 0;
     t = await makeApp({
-      config: { logLevel: 'warn', trustProxy: true },
+      config: { logLevel: 'warn', trustProxy: 1 },
       logStream: { write: (line) => log.push(line) },
     });
     await t.app.inject({ url: '/s/csp-2019', headers: { 'x-forwarded-for': '203.0.113.9' } });
