@@ -394,11 +394,13 @@ export function runCli(
   args: string[],
   databaseUrl: string,
   input = '',
+  /** More of the environment (COOKIE_SECRET, say). */
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
+      env: { ...process.env, DATABASE_URL: databaseUrl, ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -6,8 +6,9 @@ import ExcelJS from 'exceljs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FILTERS, type Filters, filtersQuery, parseFilters } from '../../src/analysis/filters.ts';
 import { buildReport } from '../../src/analysis/report.ts';
+import { clientKey } from '../../src/limits/client-key.ts';
 import { hashDraftToken } from '../../src/responses/anonymity.ts';
-import { clientKey, DraftBurst, sentTooFast, startedAtOf } from '../../src/routes/respondent/guards.ts';
+import { DraftBurst, sentTooFast, startedAtOf } from '../../src/routes/respondent/guards.ts';
 import {
   AdminAgent,
   testClock as clock,

@@ -1,6 +1,6 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import type { ResponseFlag } from '../../db/schema.ts';
+import { hashedClient } from '../../limits/client-key.ts';
 
 // What keeps the respondent's answers honest without identifying anyone: a
 // start time signed into the draft cookie, a honeypot field, and a burst limit
@@ -106,8 +106,7 @@ export class DraftBurst {
       this.previous = index === this.current.index + 1 ? this.current : undefined;
       this.current = { index, salt: randomBytes(32), counts: new Map() };
     }
-    const client = clientKey(ip);
-    const key = hashed(this.current.salt, client);
+    const key = hashedClient(this.current.salt, ip);
     const count = (this.current.counts.get(key) ?? 0) + 1;
     this.current.counts.delete(key);
     this.current.counts.set(key, count);
@@ -118,33 +117,13 @@ export class DraftBurst {
     }
     // The previous window counts for the part of it still inside the sliding window.
     const elapsed = (t - index * this.limit.windowMs) / this.limit.windowMs;
-    const before = this.previous ? (this.previous.counts.get(hashed(this.previous.salt, client)) ?? 0) : 0;
+    const before = this.previous ? (this.previous.counts.get(hashedClient(this.previous.salt, ip)) ?? 0) : 0;
     const estimate = count + before * (1 - elapsed);
     const retryAfterMs = (index + 1) * this.limit.windowMs - t;
     if (estimate > this.limit.refuseAfter) return { verdict: 'refuse', retryAfterMs };
     if (estimate > this.limit.flagAfter) return { verdict: 'flag', retryAfterMs };
     return { verdict: 'ok', retryAfterMs };
   }
-}
-
-function hashed(salt: Buffer, client: string): string {
-  return createHmac('sha256', salt).update(client).digest('base64url');
-}
-
-/** What identifies a client for the burst limit: an IPv4 address, or the /64 of an IPv6 one. */
-export function clientKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1] as string;
-  if (isIPv4(ip)) return ip;
-  if (!isIPv6(ip)) return ip;
-  const [head = '', tail = ''] = ip.split('%')[0]?.split('::') ?? [];
-  const left = head ? head.split(':') : [];
-  const right = ip.includes('::') && tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
 }
 
 /** The first reason found wins: a later one does not replace it. */
