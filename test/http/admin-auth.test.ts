@@ -750,6 +750,33 @@ describe('CSRF', () => {
     expect((await agent.get('/admin')).statusCode).toBe(200);
   });
 
+  it('signs nobody out from another site: without the session cookie, sign-out changes and clears nothing', async () => {
+    const { db } = await withAccounts();
+    const agent = await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
+    const token = csrfTokenIn((await agent.get('/admin')).body);
+    // SameSite=Strict: a form posted from another site arrives without our cookies.
+    for (const cookie of [undefined, `soundings_admin_csrf=${agent.cookies.get('soundings_admin_csrf')}`]) {
+      const res = await t!.app.inject({
+        method: 'POST',
+        url: '/admin/logout',
+        headers: { ...FORM, origin: 'https://evil.example', ...(cookie ? { cookie } : {}) },
+        payload: form({ _csrf: token }),
+      });
+      expect(res.statusCode, String(cookie)).toBe(303);
+      expect(res.headers.location).toBe('/admin/login');
+      expect(res.headers['set-cookie'], String(cookie)).toBeUndefined();
+    }
+    expect(await db.selectFrom('admin_sessions').selectAll().execute()).toHaveLength(1);
+    expect((await agent.get('/admin')).statusCode).toBe(200);
+    // Signed in, the token is needed; with it, the session row goes before the cookies are cleared.
+    expect((await agent.post('/admin/logout', { _csrf: 'forged' })).statusCode).toBe(403);
+    expect(await db.selectFrom('admin_sessions').selectAll().execute()).toHaveLength(1);
+    const out = await agent.post('/admin/logout', { _csrf: token });
+    expect(out.headers.location).toBe('/admin/login?signed-out=yes');
+    expect(cookieNamed(out, 'soundings_admin')).toMatch(/Expires=Thu, 01 Jan 1970/);
+    expect(await db.selectFrom('admin_sessions').selectAll().execute()).toEqual([]);
+  });
+
   it('does not accept a token from before sign-in once signed in', async () => {
     await withAccounts();
     const agent = new AdminAgent(t!.app);

@@ -10,7 +10,7 @@ import {
 import { minutesToWait, type SignInThrottle } from '../../admin/throttle.ts';
 import { adminView } from './access.ts';
 import { errorFor, type FieldError, formFields } from './forms.ts';
-import type { AdminSessions } from './session.ts';
+import { type AdminSessions, SESSION_COOKIE } from './session.ts';
 
 const WRONG_CREDENTIALS = 'Email address or password is not correct';
 
@@ -44,12 +44,18 @@ export default async function signInRoutes(app: FastifyInstance, opts: SignInOpt
   // An unknown email address is checked against this hash, so that it takes as long to refuse as a wrong password.
   const dummyHash = unmatchableHash(opts.hashing ?? OWASP_HASHING);
 
-  // Sign-out works without a valid session (there is nothing to protect then).
+  // Signed in, sign-out needs the form's token. Without a session it changes and clears nothing: a form
+  // posted from another site arrives without our SameSite=Strict cookies, and must not sign anyone out.
   app.post(
     '/logout',
     { preHandler: (request, reply, done) => (request.admin ? sessions.checkCsrf(request, reply, done) : done()) },
     async (request, reply) => {
-      const account = request.admin?.id;
+      if (!request.admin) {
+        // A session cookie that came with it had already ended (and the session hook cleared it).
+        const ended = request.cookies[SESSION_COOKIE] !== undefined;
+        return reply.redirect(ended ? '/admin/login?signed-out=yes' : '/admin/login', 303);
+      }
+      const account = request.admin.id;
       if (await sessions.endSession(request, reply)) request.log.info({ account }, 'admin signed out');
       return reply.redirect('/admin/login?signed-out=yes', 303);
     },
