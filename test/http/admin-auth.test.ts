@@ -907,6 +907,118 @@ describe('managing accounts', () => {
   });
 });
 
+describe('your own password', () => {
+  it('is linked from every admin page, for analysts and admins alike', async () => {
+    await withAccounts();
+    for (const [email, password] of [
+      [ADMIN, PASSWORD],
+      [ANALYST, ANALYST_PASSWORD],
+    ] as const) {
+      const agent = await new AdminAgent(t!.app).signIn(email, password);
+      expect((await agent.get('/admin')).body, email).toContain('href="/admin/password"');
+      const page = await agent.get('/admin/password');
+      expect(page.statusCode, email).toBe(200);
+      expect(page.headers['cache-control']).toBe('no-store');
+      expect(page.body).toContain('Change your password');
+      expect(page.body).toContain('autocomplete="current-password"');
+      expect(page.body).toContain('autocomplete="new-password"');
+    }
+    expect((await new AdminAgent(t!.app).get('/admin/password')).headers.location).toBe(
+      '/admin/login?next=%2Fadmin%2Fpassword',
+    );
+  });
+
+  it('explains each mistake in the GOV.UK way (422), never showing a password, and checks nothing until the form is complete', async () => {
+    const { verifyPassword } = await import('../../src/admin/accounts.ts');
+    let checks = 0;
+    await withAccounts({
+      admin: {
+        verifyPassword: (hash, password) => {
+          checks++;
+          return verifyPassword(hash, password);
+        },
+      },
+    });
+    const agent = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    checks = 0;
+    const cases: [Record<string, string>, string[]][] = [
+      [{}, ['Enter your current password', 'Enter a new password', 'Enter the new password again']],
+      [
+        { 'current-password': 'secret one', 'new-password': 'tiny secret', 'confirm-password': 'tiny secret' },
+        ['Password must be 12 characters or more'],
+      ],
+      [
+        {
+          'current-password': 'secret two',
+          'new-password': 'a long new secret',
+          'confirm-password': 'a long new secreT',
+        },
+        ['The new passwords do not match'],
+      ],
+    ];
+    for (const [fields, messages] of cases) {
+      const res = await agent.submit('/admin/password', '/admin/password', fields);
+      expect(res.statusCode, JSON.stringify(fields)).toBe(422);
+      expect(res.body).toContain('<title>Error: Change your password');
+      expect(res.body).toContain('There is a problem');
+      for (const m of messages) expect(res.body, m).toContain(m);
+      for (const value of Object.values(fields)) expect(res.body).not.toContain(value);
+    }
+    expect((await agent.submit('/admin/password', '/admin/password', {})).body).toContain('href="#current-password"');
+    expect(checks).toBe(0);
+  });
+
+  it('checks the current password through the sign-in limit, so it cannot be used to guess', async () => {
+    const c = clock();
+    await withAccounts({ now: c.now });
+    const agent = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    const change = (current: string) =>
+      agent.submit('/admin/password', '/admin/password', {
+        'current-password': current,
+        'new-password': 'a brand new passphrase',
+        'confirm-password': 'a brand new passphrase',
+      });
+    for (let i = 0; i < 5; i++) {
+      const wrong = await change(`guess number ${i}`);
+      expect(wrong.statusCode).toBe(422);
+      expect(wrong.body).toContain('Your current password is not correct');
+      expect(wrong.body).toContain('href="#current-password"');
+    }
+    const locked = await change(ANALYST_PASSWORD);
+    expect(locked.statusCode).toBe(429);
+    expect(locked.body).toContain('There have been too many attempts to sign in. Wait 1 minute');
+    // The same lock as signing in: it is one account.
+    expect((await new AdminAgent(t!.app).login(ANALYST, ANALYST_PASSWORD)).statusCode).toBe(429);
+    c.advance(1);
+    expect((await change(ANALYST_PASSWORD)).statusCode).toBe(303);
+    expect((await new AdminAgent(t!.app).login(ANALYST, 'a brand new passphrase')).statusCode).toBe(303);
+  });
+
+  it('changes it, ending the other sessions of the account but not this one', async () => {
+    const { db, analystId } = await withAccounts();
+    const agent = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    const elsewhere = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    const admin = await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
+    const res = await agent.submit('/admin/password', '/admin/password', {
+      'current-password': ANALYST_PASSWORD,
+      'new-password': 'a brand new passphrase',
+      'confirm-password': 'a brand new passphrase',
+    });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/admin/password?changed=yes');
+    const done = await agent.get(res.headers.location as string);
+    expect(done.body).toContain('Your password has been changed');
+    expect((await agent.get('/admin')).statusCode).toBe(200);
+    expect((await elsewhere.get('/admin')).statusCode).toBe(303);
+    expect((await admin.get('/admin')).statusCode).toBe(200);
+    expect(
+      await db.selectFrom('admin_sessions').select('token_hash').where('account_id', '=', analystId).execute(),
+    ).toHaveLength(1);
+    expect((await new AdminAgent(t!.app).login(ANALYST, ANALYST_PASSWORD)).statusCode).toBe(422);
+    await new AdminAgent(t!.app).signIn(ANALYST, 'a brand new passphrase');
+  });
+});
+
 describe('other errors', () => {
   it('answers an unknown admin page with 404 inside the admin layout, and hands other errors on', async () => {
     await withAccounts();

@@ -36,6 +36,7 @@ const ANALYST_MAY_POST = new Set([
   '/admin/login',
   '/admin/setup/:token',
   '/admin/surveys/:slug/paper',
+  '/admin/password',
 ]);
 
 let t: TestApp;

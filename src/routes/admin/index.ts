@@ -6,6 +6,7 @@ import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError, requireAdmin } from './access.ts';
 import accountRoutes from './accounts.ts';
 import dashboardRoutes from './dashboard.ts';
+import ownPasswordRoutes from './own-password.ts';
 import { adminSessions } from './session.ts';
 import setupRoutes from './setup.ts';
 import signInRoutes from './sign-in.ts';
@@ -85,6 +86,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
     );
 
     await guarded.register(dashboardRoutes, { surveys: opts.surveys, now: opts.now });
+    await guarded.register(ownPasswordRoutes, { now: opts.now, hashing, verify, throttle });
     await guarded.register(async (adminOnly) => {
       adminOnly.addHook('onRequest', requireAdmin);
       await adminOnly.register(accountRoutes, { now: opts.now, hashing, throttle });
