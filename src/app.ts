@@ -9,9 +9,9 @@ import type { Database } from './db/schema.ts';
 import { cookieSecretFor } from './db/secrets.ts';
 import type { DatabaseConfig } from './db/url.ts';
 import databasePlugin from './plugins/database.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { routerErrors } from './plugins/errors.ts';
 import overloadPlugin, { type OverloadSettings } from './plugins/overload.ts';
-import securityPlugin from './plugins/security.ts';
+import securityPlugin, { securityHeaders } from './plugins/security.ts';
 import viewsPlugin from './plugins/views.ts';
 import { appRoot } from './root.ts';
 import adminRoutes, { type AdminSettings } from './routes/admin/index.ts';
@@ -72,7 +72,7 @@ export function fastifyTrustProxy(trust: TrustProxy): false | string[] | ((addre
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const cookieSecret = await cookieSecretFor(config.cookieSecret, config.database, options.db);
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger: {
       level: config.logLevel,
       serializers: anonymousSerializers,
@@ -83,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: FORM_BODY_LIMIT,
     // Our request ids are counters, never derived from the client.
     requestIdHeader: false,
+    frameworkErrors: routerErrors(() => app, securityHeaders(config.publicUrl)),
   });
   // Only web forms are accepted: no JSON or text bodies reach the handlers.
   app.removeAllContentTypeParsers();

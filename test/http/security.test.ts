@@ -62,6 +62,39 @@ describe('security headers', () => {
     expect(CSP).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
   });
 
+  it('answers a URL the router cannot read with the plain error page and every header, never bare JSON', async () => {
+    for (const publicUrl of ['http://localhost:3000', 'https://survey.council.example']) {
+      t = await makeApp({ config: { publicUrl } });
+      const https = publicUrl.startsWith('https:');
+      for (const [url, status] of [
+        ['/s/csp-2019/%ff', 400],
+        ['/s/csp-2019/%E0%A4%A', 400],
+        ['/admin/accounts/%zz', 400],
+        [`/s/${'x'.repeat(200)}`, 414],
+      ] as const) {
+        const res = await t.app.inject({ url });
+        expect(res.statusCode, url).toBe(status);
+        expect(res.headers['content-type'], url).toMatch(/^text\/html/);
+        expect(res.body, url).toContain('There is a problem with that web address');
+        expect(res.body, url).not.toMatch(/FST_ERR|statusCode|"error"/);
+        expect(res.headers['content-security-policy'], url).toBe(https ? `${CSP};upgrade-insecure-requests` : CSP);
+        expect(res.headers['strict-transport-security'], url).toBe(
+          https ? 'max-age=31536000; includeSubDomains' : undefined,
+        );
+        expect(res.headers['referrer-policy'], url).toBe('no-referrer');
+        expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+        expect(res.headers['x-frame-options'], url).toBe('DENY');
+        expect(res.headers['cross-origin-opener-policy'], url).toBe('same-origin');
+        expect(res.headers['cross-origin-resource-policy'], url).toBe('same-origin');
+        expect(res.headers['permissions-policy'], url).toMatch(/camera=\(\)/);
+        expect(res.headers['cache-control'], url).toBe('no-store');
+        expect(res.headers['x-powered-by'], url).toBeUndefined();
+      }
+      await t.close();
+      t = undefined;
+    }
+  });
+
   it('adds HSTS and upgrade-insecure-requests only when the public address is https', async () => {
     t = await makeApp({ config: { publicUrl: 'https://survey.council.example' } });
     for (const url of ['/s/csp-2019', '/admin/login', '/no-such-page']) {
