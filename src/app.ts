@@ -48,13 +48,18 @@ declare module 'fastify' {
 /** Form posts are small: the largest page (About you) is well under 2 KB. */
 export const FORM_BODY_LIMIT = 16 * 1024;
 
+/** The path as the request log keeps it: no query, and the first-run setup link's token left out. */
+export function loggedPath(url: string): string {
+  return (url.split('?')[0] ?? '').replace(/^\/+admin\/+setup\/.*/i, '/admin/setup/[token]');
+}
+
 /**
  * The request log keeps the method, path and status only. Fastify's default
  * includes the client's IP address and port, and headers may carry a user
  * agent: neither may be recorded, by our promise of anonymity.
  */
 export const anonymousSerializers = {
-  req: (request: { method: string; url: string }) => ({ method: request.method, url: request.url.split('?')[0] }),
+  req: (request: { method: string; url: string }) => ({ method: request.method, url: loggedPath(request.url) }),
   res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
 };
 

@@ -116,6 +116,30 @@ describe('first run: the setup link', () => {
     expect(await accountsSnapshot()).toHaveLength(1);
   });
 
+  it('never writes the token in the request log', async () => {
+    const log: string[] = [];
+    const printed: string[] = [];
+    t = await makeAdminApp({
+      config: { logLevel: 'trace' },
+      logStream: { write: (line) => log.push(line) },
+      admin: { announce: (text) => printed.push(text) },
+    });
+    const token = /\/admin\/setup\/([A-Za-z0-9_-]+)/.exec(printed.join(''))![1]!;
+    const agent = new AdminAgent(t.app);
+    const page = await agent.get(`/admin/setup/${token}?x=1`);
+    await agent.post(`/admin/setup/${token}`, {
+      _csrf: csrfTokenIn(page.body),
+      email: 'first@council.gov.uk',
+      password: 'short',
+    });
+    await agent.get(`/admin/setup/${token}x`);
+    // The start-up line that announces the link is the one place it is written.
+    const requestLog = log.filter((line) => !line.includes('No admin account yet'));
+    expect(requestLog.join('').length).toBeGreaterThan(0);
+    expect(requestLog.join('')).toContain('"url":"/admin/setup/[token]"');
+    for (const line of requestLog) expect(line).not.toContain(token);
+  });
+
   it('is not offered when an account exists', async () => {
     const log: string[] = [];
     const printed: string[] = [];
