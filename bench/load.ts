@@ -133,7 +133,7 @@ function stepsToRequests(steps: Step[]) {
   return steps.map((step) => ({
     setupRequest: (req: Record<string, unknown>, ctx: Context) => {
       const r = step(ctx);
-      // Residents arrive from many addresses, through the load balancer (TRUST_PROXY=true): a
+      // Residents arrive from many addresses, through the load balancer (TRUST_PROXY=1): a
       // loopback-range address per respondent keeps the per-client burst limit out of the way.
       ctx.ip ??= `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
       const headers: Record<string, string> = { cookie: cookieHeader(ctx), 'x-forwarded-for': ctx.ip as string };

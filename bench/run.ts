@@ -76,7 +76,8 @@ async function startServer(script: string, env: Record<string, string>, port: nu
       PORT: String(port),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
-      TRUST_PROXY: 'true',
+      // One proxy in front: the load generator's X-Forwarded-For entry is the respondent's address.
+      TRUST_PROXY: '1',
       // The generated responses are dated in the past: keep their drafts from the automatic purge.
       DRAFT_RETENTION_DAYS: 'off',
       ...env,

@@ -7,6 +7,7 @@ import * as paperEntries from './2026-11-26-05-paper-entries.ts';
 import * as reportCounts from './2026-11-26-06-report-counts.ts';
 import * as sharedSecrets from './2026-11-26-07-shared-secrets.ts';
 import * as reportSummary from './2026-11-26-08-report-summary.ts';
+import * as signInAttempts from './2026-12-05-09-sign-in-attempts.ts';
 import * as corrections from './2026-12-05-10-corrections.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26-06-report-counts': reportCounts,
   '2026-11-26-07-shared-secrets': sharedSecrets,
   '2026-11-26-08-report-summary': reportSummary,
+  '2026-12-05-09-sign-in-attempts': signInAttempts,
   '2026-12-05-10-corrections': corrections,
 };

@@ -4,14 +4,14 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Config } from './config.ts';
+import type { Config, TrustProxy } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { cookieSecretFor } from './db/secrets.ts';
 import type { DatabaseConfig } from './db/url.ts';
 import databasePlugin from './plugins/database.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { routerErrors } from './plugins/errors.ts';
 import overloadPlugin, { type OverloadSettings } from './plugins/overload.ts';
-import securityPlugin from './plugins/security.ts';
+import securityPlugin, { securityHeaders } from './plugins/security.ts';
 import viewsPlugin from './plugins/views.ts';
 import { appRoot } from './root.ts';
 import adminRoutes, { type AdminSettings } from './routes/admin/index.ts';
@@ -48,31 +48,47 @@ declare module 'fastify' {
 /** Form posts are small: the largest page (About you) is well under 2 KB. */
 export const FORM_BODY_LIMIT = 16 * 1024;
 
+/** The path as the request log keeps it: no query, and the first-run setup link's token left out. */
+export function loggedPath(url: string): string {
+  return (url.split('?')[0] ?? '').replace(/^\/+admin\/+setup\/.*/i, '/admin/setup/[token]');
+}
+
 /**
  * The request log keeps the method, path and status only. Fastify's default
  * includes the client's IP address and port, and headers may carry a user
  * agent: neither may be recorded, by our promise of anonymity.
  */
 export const anonymousSerializers = {
-  req: (request: { method: string; url: string }) => ({ method: request.method, url: request.url.split('?')[0] }),
+  req: (request: { method: string; url: string }) => ({ method: request.method, url: loggedPath(request.url) }),
   res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
 };
+
+/**
+ * TRUST_PROXY as Fastify's trustProxy. A hop count is given as a function:
+ * Fastify takes a bare number to mean "trust nothing", since a count believes
+ * whoever connects (see SECURITY.md, Deployment assumptions).
+ */
+export function fastifyTrustProxy(trust: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
+}
 
 /** Builds the application (the composition root); it never listens: see server.ts. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const cookieSecret = await cookieSecretFor(config.cookieSecret, config.database, options.db);
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger: {
       level: config.logLevel,
       serializers: anonymousSerializers,
       base: { pid: process.pid },
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     bodyLimit: FORM_BODY_LIMIT,
     // Our request ids are counters, never derived from the client.
     requestIdHeader: false,
+    frameworkErrors: routerErrors(() => app, securityHeaders(config.publicUrl)),
   });
   // Only web forms are accepted: no JSON or text bodies reach the handlers.
   app.removeAllContentTypeParsers();

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { type DatabaseConfig, DEFAULT_PG_POOL_SIZE, parseDatabaseUrl } from './db/url.ts';
 
@@ -16,9 +17,16 @@ const envSchema = z.object({
   COOKIE_SECRET: z.string().min(32, 'COOKIE_SECRET must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const parsed = parseTrustProxy(value);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   STATEMENTS_FILE: z.string().min(1).optional(),
   CHROMIUM_PATH: z.string().optional(),
   NODE_ENV: z.string().optional(),
@@ -26,6 +34,44 @@ const envSchema = z.object({
     .union([z.literal('off'), z.coerce.number().int().min(1).max(36500)])
     .default(DEFAULT_DRAFT_RETENTION_DAYS),
 });
+
+/**
+ * Which proxies' X-Forwarded-For and X-Forwarded-Proto entries are believed:
+ * none (false), those of the last `n` hops in front of the app (a number), or
+ * those of the listed addresses and CIDR ranges.
+ */
+export type TrustProxy = false | number | string[];
+
+const TRUST_PROXY_ADVICE =
+  'write the number of proxies in front of the app (TRUST_PROXY=1 behind one nginx or load balancer) or their addresses (TRUST_PROXY=10.0.0.0/8 or TRUST_PROXY=10.0.0.5,10.0.0.6)';
+
+/** TRUST_PROXY's value, or what is wrong with it. */
+function parseTrustProxy(value: string | undefined): TrustProxy | string {
+  const text = (value ?? '').trim();
+  if (text === '' || text === '0' || text.toLowerCase() === 'false') return false;
+  if (/^(true|yes|on)$/i.test(text))
+    return `"${text}" is no longer accepted: it believed any address a client wrote in X-Forwarded-For, so anyone could pose as any client and escape the burst and sign-in limits; ${TRUST_PROXY_ADVICE}`;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    return hops <= 100 ? hops : `${text} is more proxies than any deployment has; ${TRUST_PROXY_ADVICE}`;
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !isAddressOrRange(entry));
+  if (bad.length)
+    return `not an IP address or CIDR range (a range of every address is refused too): ${bad.map((b) => `"${b}"`).join(', ')}; ${TRUST_PROXY_ADVICE}`;
+  return entries;
+}
+
+/** An IP address, or an address with a prefix length that is not the whole internet. */
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  const bits = Number(prefix);
+  return bits >= 1 && bits <= (version === 4 ? 32 : 128);
+}
 
 export interface Config {
   port: number;
@@ -37,8 +83,8 @@ export interface Config {
   /** COOKIE_SECRET; when unset, one kept beside the SQLite file or in the database (see db/secrets.ts). */
   cookieSecret?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
-  /** Behind a reverse proxy that sets X-Forwarded-For and X-Forwarded-Proto. */
-  trustProxy: boolean;
+  /** Which X-Forwarded-* entries to believe: none, those of this many proxies in front, or those of these proxies. */
+  trustProxy: TrustProxy;
   /** The privacy notice, accessibility statement and contact details (JSON); config/statements.json when unset. */
   statementsFile?: string;
   /** Chromium, for the questionnaire's PDF; '' turns PDFs off. /usr/bin/chromium when unset. */

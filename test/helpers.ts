@@ -136,7 +136,8 @@ export async function makeApp(
     surveys: options.surveys ?? [cspSurvey()],
     ...(options.now ? { now: options.now } : {}),
     ...(options.logStream ? { logStream: options.logStream } : {}),
-    ...(options.respondent ? { respondent: options.respondent } : {}),
+    // No reading time per page unless a test asks: most tests answer pages at machine speed.
+    respondent: { minPageMs: 0, ...options.respondent },
     admin: { passwordHashing: TEST_HASHING, ...options.admin },
   });
   return {
@@ -163,8 +164,10 @@ export function form(fields: Record<string, string | string[]>): string {
 
 /**
  * A respondent driving the app through inject as a browser would: keeping
- * their cookies (the draft, and the secret of the form tokens) and sending
- * each form with the CSRF token of the last page that had one.
+ * their cookies (the draft, and the secret of the form tokens), sending each
+ * form with the CSRF token of the last page that had one, and each question
+ * page with the signed time that page was shown (opening it first, as a
+ * browser does, when it has not been seen yet).
  */
 export class Respondent {
   /** The Cookie header: every cookie the app has set and not cleared. */
@@ -172,6 +175,8 @@ export class Respondent {
   /** The `_csrf` token of the respondent's forms, from the last page seen. */
   csrf = '';
   private readonly jar = new Map<string, string>();
+  /** The `shown-at` field of each question page seen, by the page's form action; forgotten with the draft. */
+  private readonly shown = new Map<string, string>();
   constructor(
     readonly app: FastifyInstance,
     readonly slug = 'csp-2019',
@@ -194,7 +199,12 @@ export class Respondent {
       .join('; ');
   }
 
-  /** Keeps the cookies a response sets (forgetting those it clears) and the token of its forms. */
+  /** The signed time a question page was shown, from the last time it was seen (undefined if never). */
+  shownAt(page: string): string | undefined {
+    return this.shown.get(`/s/${this.slug}/${page}`);
+  }
+
+  /** Keeps the cookies a response sets (forgetting those it clears), the token of its forms and a page's time. */
   keep(res: LightMyRequestResponse) {
     const set = res.headers['set-cookie'];
     for (const line of set === undefined ? [] : Array.isArray(set) ? set : [String(set)]) {
@@ -202,12 +212,17 @@ export class Respondent {
       const at = pair.indexOf('=');
       const name = pair.slice(0, at).trim();
       const value = pair.slice(at + 1).trim();
+      // A new draft (or none): the pages' times were for the old one.
+      if (name === 'soundings_draft' && this.jar.get(name) !== value) this.shown.clear();
       if (value === '' || attributes.some((a) => /expires=thu, 01 jan 1970/i.test(a))) this.jar.delete(name);
       else this.jar.set(name, value);
     }
     this.cookie = [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
     const token = /name="_csrf" value="([^"]+)"/.exec(res.body);
     if (token) this.csrf = token[1] as string;
+    const action = /<form method="post" action="([^"]+)"/.exec(res.body);
+    const shownAt = /name="shown-at" value="([^"]+)"/.exec(res.body);
+    if (action && shownAt) this.shown.set(action[1] as string, shownAt[1] as string);
     return res;
   }
 
@@ -240,21 +255,30 @@ export class Respondent {
     );
   }
 
-  /** Posts a form with the current token, unless `fields` has its own `_csrf`. */
+  /**
+   * Posts a form with the current token, unless `fields` has its own `_csrf`,
+   * and the page's signed time when it has been seen, unless `fields` has its own `shown-at`.
+   */
   async post(path: string, fields: Record<string, string | string[]> = {}) {
+    const shownAt = this.shownAt(path);
     return this.keep(
       await this.app.inject({
         method: 'POST',
         url: `/s/${this.slug}/${path}`,
         remoteAddress: this.remoteAddress,
         headers: { ...FORM, ...(this.cookie ? { cookie: this.cookie } : {}) },
-        payload: form({ ...(this.csrf ? { _csrf: this.csrf } : {}), ...fields }),
+        payload: form({
+          ...(this.csrf ? { _csrf: this.csrf } : {}),
+          ...(shownAt ? { 'shown-at': shownAt } : {}),
+          ...fields,
+        }),
       }),
     );
   }
 
-  /** Posts a page and returns the page id it redirects to. */
+  /** Posts a page (opening it first if it has not been seen) and returns the page id it redirects to. */
   async answer(page: string, fields: Record<string, string | string[]> = {}): Promise<string> {
+    if (this.shownAt(page) === undefined && !('shown-at' in fields)) await this.get(page);
     const res = await this.post(page, fields);
     if (res.statusCode !== 303) throw new Error(`POST ${page} answered ${res.statusCode}: ${res.body.slice(0, 500)}`);
     return String(res.headers.location).split('/').pop()?.split('?')[0] as string;
@@ -394,11 +418,13 @@ export function runCli(
   args: string[],
   databaseUrl: string,
   input = '',
+  /** More of the environment (COOKIE_SECRET, say). */
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
+      env: { ...process.env, DATABASE_URL: databaseUrl, ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -113,8 +113,6 @@ export async function createAccount(
       password_hash: account.passwordHash,
       role: account.role,
       created_at: account.now.toISOString(),
-      failed_logins: 0,
-      locked_until: null,
       disabled_at: null,
     })
     .onConflict((oc) => oc.column('email').doNothing())
@@ -142,33 +140,14 @@ export async function createFirstAdmin(
   );
 }
 
-/** A new password also lifts any sign-in lock. */
+/** Replaces an account's password hash (the caller lifts any sign-in lock: see SignInThrottle.unlock). */
 export async function setPassword(db: Db, id: string, passwordHash: string): Promise<boolean> {
   const result = await db
     .updateTable('admin_accounts')
-    .set({ password_hash: passwordHash, failed_logins: 0, locked_until: null })
+    .set({ password_hash: passwordHash })
     .where('id', '=', id)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
-}
-
-/** Counts a wrong password and returns the failures in a row so far. */
-export async function recordFailedLogin(db: Db, id: string): Promise<number> {
-  const row = await db
-    .updateTable('admin_accounts')
-    .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
-    .where('id', '=', id)
-    .returning('failed_logins')
-    .executeTakeFirst();
-  return row?.failed_logins ?? 0;
-}
-
-export async function lockAccount(db: Db, id: string, until: Date): Promise<void> {
-  await db.updateTable('admin_accounts').set({ locked_until: until.toISOString() }).where('id', '=', id).execute();
-}
-
-export async function recordSuccessfulLogin(db: Db, id: string): Promise<void> {
-  await db.updateTable('admin_accounts').set({ failed_logins: 0, locked_until: null }).where('id', '=', id).execute();
 }
 
 /** Disables (with the time) or re-enables (null) an account. */

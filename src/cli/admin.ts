@@ -11,6 +11,9 @@ import {
   setPassword,
 } from '../admin/accounts.ts';
 import { deleteSessionsOf } from '../admin/sessions.ts';
+import { clearAttempts, signInKeyer } from '../admin/throttle.ts';
+import { loadConfig } from '../config.ts';
+import { cookieSecretFor } from '../db/secrets.ts';
 import { UsageError, withDb } from './common.ts';
 
 /** `admin create --email E --role admin|analyst` and `admin reset-password --email E`. */
@@ -57,6 +60,10 @@ async function resetPasswordCommand(args: string[]) {
     if (!account) throw new Error(`there is no account for ${email}`);
     const password = await newPassword();
     await setPassword(db, account.id, await hashPassword(password));
+    // The sign-in lock is kept under a key made from the cookie secret: the server's, found as the server finds it.
+    const config = loadConfig();
+    const keyOf = signInKeyer(await cookieSecretFor(config.cookieSecret, config.database, db));
+    await clearAttempts(db, [keyOf(email)]);
     await deleteSessionsOf(db, account.id);
     return account.disabled_at !== null;
   });

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 
 /** A response: a draft while the respondent answers (status `partial`), then `complete`. */
 export interface ResponsesTable {
@@ -60,9 +60,6 @@ export interface AdminAccountsTable {
   role: AdminRole;
   /** ISO 8601 UTC instants. */
   created_at: string;
-  /** Wrong passwords since the last successful sign-in: drives the back-off. */
-  failed_logins: Generated<number>;
-  locked_until: string | null;
   /** Set when an admin disables the account: it can no longer sign in. */
   disabled_at: string | null;
 }
@@ -73,6 +70,19 @@ export interface AdminSessionsTable {
   account_id: string;
   created_at: string;
   last_seen_at: string;
+}
+
+/**
+ * Sign-in attempts per email address, whether or not it has an account, under
+ * an HMAC of the normalised address (no address is stored): see admin/throttle.ts.
+ */
+export interface SignInAttemptsTable {
+  email_key: string;
+  /** Attempts since the last successful one, counted before the password is checked: drives the back-off. */
+  failures: number;
+  /** ISO 8601 UTC instant until which no attempt is checked, or null. */
+  locked_until: string | null;
+  updated_at: string;
 }
 
 /** An admin's open and close dates for a survey, replacing those in its definition. */
@@ -154,6 +164,7 @@ export interface Database {
   response_pages: ResponsePagesTable;
   admin_accounts: AdminAccountsTable;
   admin_sessions: AdminSessionsTable;
+  sign_in_attempts: SignInAttemptsTable;
   survey_schedules: SurveySchedulesTable;
   paper_entries: PaperEntriesTable;
   report_counts: ReportCountsTable;

@@ -141,6 +141,26 @@ export function validateRecord(
  */
 export type ImportSource = string | Buffer | (() => Readable);
 
+/** Far more columns than a response record has: a wider header is refused before any row is read. */
+export const MAX_COLUMNS = 1000;
+
+/** The expected columns a header lacks, and the names in it that are unknown or repeated, each named once. */
+function headerProblems(
+  expected: readonly string[],
+  header: readonly string[],
+): { missing: string[]; unknown: Set<string>; repeated: Set<string> } {
+  const wanted = new Set(expected);
+  const seen = new Set<string>();
+  const unknown = new Set<string>();
+  const repeated = new Set<string>();
+  for (const c of header) {
+    if (!wanted.has(c)) unknown.add(c);
+    if (seen.has(c)) repeated.add(c);
+    seen.add(c);
+  }
+  return { missing: expected.filter((c) => !seen.has(c)), unknown, repeated };
+}
+
 /** Rows are checked, looked up and stored this many at a time. */
 const CHUNK_ROWS = 10000;
 /** Response ids looked up in one query. */
@@ -261,10 +281,15 @@ async function importOnce(
       for await (const cells of parser as AsyncIterable<string[]>) {
         if (!header) {
           header = cells;
-          const columns = header;
-          const missing = expected.filter((c) => !columns.includes(c));
-          const unknown = columns.filter((c) => !expected.includes(c));
-          const repeated = columns.filter((c, i) => columns.indexOf(c) !== i);
+          if (header.length > MAX_COLUMNS) {
+            report(
+              1,
+              '',
+              `the header has ${header.length.toLocaleString('en-GB')} columns: a response record has ${expected.length}, and at most ${MAX_COLUMNS.toLocaleString('en-GB')} are read`,
+            );
+            return refused();
+          }
+          const { missing, unknown, repeated } = headerProblems(expected, header);
           for (const c of missing) report(1, c, 'column is missing from the header');
           for (const c of unknown) report(1, c, 'is not a column of the response record');
           for (const c of repeated) report(1, c, 'column appears twice');

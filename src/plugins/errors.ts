@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** Messages a person can act on, for the request errors Fastify raises before our handlers run. */
@@ -12,6 +12,32 @@ const CLIENT_MESSAGES: Record<string, string> = {
 export async function renderError(reply: FastifyReply, status: number, heading: string, message: string) {
   reply.header('cache-control', 'no-store');
   return reply.code(status).view('pages/error.eta', { title: heading, heading, message });
+}
+
+/**
+ * Fastify's frameworkErrors: what the router refuses before any hook or error
+ * handler runs (a badly percent-encoded address, a part of it too long) gets
+ * the plain error page, with the headers of every response, instead of
+ * Fastify's bare JSON. The address is not logged: it may be anything.
+ */
+export function routerErrors(
+  app: () => FastifyInstance,
+  setHeaders: (request: FastifyRequest, reply: FastifyReply) => void,
+) {
+  return async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+    request.log.info({ code: error.code, status }, 'request refused by the router');
+    setHeaders(request, reply);
+    const heading = 'There is a problem with that web address';
+    const message = 'Part of the web address could not be read, or is too long. Check it is correct.';
+    try {
+      const html = await app().view('pages/error.eta', { title: heading, heading, message });
+      reply.code(status).type('text/html; charset=utf-8').send(html);
+    } catch (err) {
+      request.log.error({ err }, 'error page failed');
+      reply.code(status).type('text/plain; charset=utf-8').send(`${heading}. ${message}`);
+    }
+  };
 }
 
 /** What a 503 asks the browser (and any proxy) to wait before trying again. */

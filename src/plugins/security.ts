@@ -1,6 +1,8 @@
-import fastifyHelmet from '@fastify/helmet';
+import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import helmet from 'helmet';
+import type { TrustProxy } from '../config.ts';
 import { renderError } from './errors.ts';
 
 /**
@@ -24,6 +26,40 @@ export const CSP_DIRECTIVES = {
 /** Features no page of ours uses, turned off for any script that might get in. */
 const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()';
 
+/** Our headers beside helmet's; `cache-control` is the default, which a route that may be cached replaces. */
+const OWN_HEADERS = { 'permissions-policy': PERMISSIONS_POLICY, 'cache-control': 'no-store' };
+
+/** Helmet's settings, the one definition of the security headers (HSTS and upgrades only when residents use https). */
+export function helmetOptions(publicUrl: string): FastifyHelmetOptions {
+  const https = publicUrl.startsWith('https:');
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { ...CSP_DIRECTIVES, ...(https ? { 'upgrade-insecure-requests': [] } : {}) },
+    },
+    // Browsers ignore HSTS over http; sending it from a plain-http deployment would only mislead.
+    strictTransportSecurity: https ? { maxAge: 365 * 24 * 60 * 60, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    xFrameOptions: { action: 'deny' },
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  };
+}
+
+/**
+ * Sets every security header on a reply that no hook has seen: the router's
+ * own refusals (see routerErrors in errors.ts) reach neither helmet's hooks
+ * nor ours.
+ */
+export function securityHeaders(publicUrl: string): (request: FastifyRequest, reply: FastifyReply) => void {
+  // The same options; helmet's CommonJS and ES module typings name them as two types.
+  const middleware = helmet(helmetOptions(publicUrl) as Parameters<typeof helmet>[0]);
+  return (request, reply) => {
+    middleware(request.raw, reply.raw, () => {});
+    reply.headers(OWN_HEADERS);
+  };
+}
+
 /** Names that would reach an object's prototype if any code ever copied a parsed body or query naively. */
 const POISONED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -31,7 +67,7 @@ export interface SecurityOptions {
   /** config.publicUrl: HSTS and upgrade-insecure-requests only when residents use https. */
   publicUrl: string;
   /** config.trustProxy: without it, behind a proxy every client has the proxy's address. */
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -89,31 +125,17 @@ function bodyRefusal(request: FastifyRequest): { why: string; message: string } 
  */
 export default fp(
   async (app, opts: SecurityOptions) => {
-    const https = opts.publicUrl.startsWith('https:');
-    await app.register(fastifyHelmet, {
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: { ...CSP_DIRECTIVES, ...(https ? { 'upgrade-insecure-requests': [] } : {}) },
-      },
-      // Browsers ignore HSTS over http; sending it from a plain-http deployment would only mislead.
-      strictTransportSecurity: https ? { maxAge: 365 * 24 * 60 * 60, includeSubDomains: true } : false,
-      referrerPolicy: { policy: 'no-referrer' },
-      xFrameOptions: { action: 'deny' },
-      crossOriginOpenerPolicy: { policy: 'same-origin' },
-      crossOriginResourcePolicy: { policy: 'same-origin' },
-    });
-    // The default for every response; a route that may be cached sets its own (the /public assets do).
-    const headers = { 'permissions-policy': PERMISSIONS_POLICY, 'cache-control': 'no-store' };
+    await app.register(fastifyHelmet, helmetOptions(opts.publicUrl));
 
     // Behind a proxy without TRUST_PROXY, the burst and sign-in limits would
     // count every resident as one client: say so once (the header's value is never logged).
-    let warnedAboutProxy = opts.trustProxy === true;
+    let warnedAboutProxy = opts.trustProxy !== undefined && opts.trustProxy !== false;
     app.addHook('onRequest', (request, reply, done) => {
-      reply.headers(headers);
+      reply.headers(OWN_HEADERS);
       if (!warnedAboutProxy && request.headers['x-forwarded-for'] !== undefined) {
         warnedAboutProxy = true;
         app.log.warn(
-          'Requests carry X-Forwarded-For but TRUST_PROXY is not set: behind a reverse proxy, set TRUST_PROXY=true or every resident counts as one client for the burst and sign-in limits',
+          'Requests carry X-Forwarded-For but TRUST_PROXY is not set: behind a reverse proxy, set TRUST_PROXY to the number of proxies in front of the app (TRUST_PROXY=1 behind one nginx or load balancer) or to their addresses (TRUST_PROXY=10.0.0.0/8), or every resident counts as one client for the burst and sign-in limits',
         );
       }
       done();

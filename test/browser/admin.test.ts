@@ -188,6 +188,12 @@ describe('the analysts’ pages in a browser', () => {
       expect((await axe(page, 'import')).blocking).toEqual([]);
       await page.goto(`${server.origin}/admin/accounts`);
       expect((await axe(page, 'accounts')).blocking).toEqual([]);
+      await page.click('text=Change your password');
+      await page.waitForURL(/\/admin\/password$/);
+      expect((await axe(page, 'own password')).blocking).toEqual([]);
+      await Promise.all([page.waitForLoadState('load'), page.click('button:has-text("Change password")')]);
+      expect(await page.locator('.govuk-error-summary').count()).toBe(1);
+      expect((await axe(page, 'own password, with errors')).blocking).toEqual([]);
       await context.close();
     },
     JOURNEY_TIMEOUT,

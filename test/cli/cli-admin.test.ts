@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminAgent, runCli as cli, makeAdminApp, type TestApp } from '../helpers.ts';
+import { AdminAgent, runCli as cli, makeAdminApp, type TestApp, testConfig } from '../helpers.ts';
 
 const _root = join(import.meta.dirname, '../..');
 
@@ -62,6 +62,22 @@ describe('cli admin', () => {
       422,
     );
     await new AdminAgent(t.app).signIn('lead@council.gov.uk', 'the brand new password');
+  });
+
+  it('lifts the sign-in lock of the account whose password it resets, as the server keeps it', async () => {
+    for (let i = 0; i < 5; i++)
+      expect((await new AdminAgent(t.app).login('Analyst@council.gov.uk', `wrong ${i}`)).statusCode).toBe(422);
+    expect((await new AdminAgent(t.app).login('analyst@council.gov.uk', 'analyst password 123')).statusCode).toBe(429);
+    const res = await cli(
+      ['admin', 'reset-password', '--email', 'analyst@council.gov.uk'],
+      databaseUrl,
+      'the analyst password 2\n',
+      // The server's cookie secret: the command line finds it as the server does.
+      { COOKIE_SECRET: testConfig().cookieSecret as string },
+    );
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('it is unlocked');
+    await new AdminAgent(t.app).signIn('analyst@council.gov.uk', 'the analyst password 2');
   });
 
   it('refuses a duplicate, an unknown account, a short or missing password with exit code 1', async () => {

@@ -116,6 +116,30 @@ describe('first run: the setup link', () => {
     expect(await accountsSnapshot()).toHaveLength(1);
   });
 
+  it('never writes the token in the request log', async () => {
+    const log: string[] = [];
+    const printed: string[] = [];
+    t = await makeAdminApp({
+      config: { logLevel: 'trace' },
+      logStream: { write: (line) => log.push(line) },
+      admin: { announce: (text) => printed.push(text) },
+    });
+    const token = /\/admin\/setup\/([A-Za-z0-9_-]+)/.exec(printed.join(''))![1]!;
+    const agent = new AdminAgent(t.app);
+    const page = await agent.get(`/admin/setup/${token}?x=1`);
+    await agent.post(`/admin/setup/${token}`, {
+      _csrf: csrfTokenIn(page.body),
+      email: 'first@council.gov.uk',
+      password: 'short',
+    });
+    await agent.get(`/admin/setup/${token}x`);
+    // The start-up line that announces the link is the one place it is written.
+    const requestLog = log.filter((line) => !line.includes('No admin account yet'));
+    expect(requestLog.join('').length).toBeGreaterThan(0);
+    expect(requestLog.join('')).toContain('"url":"/admin/setup/[token]"');
+    for (const line of requestLog) expect(line).not.toContain(token);
+  });
+
   it('is not offered when an account exists', async () => {
     const log: string[] = [];
     const printed: string[] = [];
@@ -425,8 +449,16 @@ describe('wrong details', () => {
   it('locks an account for a while after 5 wrong passwords in a row, longer each time', async () => {
     const c = clock();
     const { db, adminId } = await withAccounts({ now: c.now });
+    const viewer = await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
+    const statusOnPages = async () => {
+      const list = (await viewer.get('/admin/accounts')).body;
+      const own = (await viewer.get(`/admin/accounts/${adminId}`)).body;
+      return [/Locked for now/.test(list), /Locked for now/.test(own)];
+    };
+    expect(await statusOnPages()).toEqual([false, false]);
     const agent = new AdminAgent(t!.app);
     for (let i = 0; i < 5; i++) expect((await agent.login(ADMIN, `wrong password ${i}`)).statusCode).toBe(422);
+    expect(await statusOnPages()).toEqual([true, true]);
     const locked = await agent.login(ADMIN, PASSWORD);
     expect(locked.statusCode).toBe(429);
     expect(locked.headers['retry-after']).toBe('60');
@@ -439,9 +471,9 @@ describe('wrong details', () => {
     expect(longer.body).toContain('Wait 2 minutes');
     c.advance(2);
     expect((await agent.login(ADMIN, PASSWORD)).statusCode).toBe(303);
-    const row = await db.selectFrom('admin_accounts').selectAll().where('id', '=', adminId).executeTakeFirstOrThrow();
-    expect(row.failed_logins).toBe(0);
-    expect(row.locked_until).toBeNull();
+    // Signing in forgets the failures: the next wrong password is the first of five again.
+    expect(await db.selectFrom('sign_in_attempts').selectAll().execute()).toEqual([]);
+    expect(await statusOnPages()).toEqual([false, false]);
   });
 
   it('locks an unknown email address just the same, so locks reveal nothing', async () => {
@@ -454,6 +486,61 @@ describe('wrong details', () => {
     expect(ghost.statusCode).toBe(429);
     expect(real.statusCode).toBe(429);
     expect(withoutToken(ghost.body).replace('ghost@council.gov.uk', ADMIN)).toBe(withoutToken(real.body));
+  });
+
+  it('keeps the lock of an unknown address in the database with the real ones: another instance sees it, and no address is stored', async () => {
+    const { db } = await withAccounts();
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await new AdminAgent(t!.app, {}, `192.0.2.${i + 1}`).login('Ghost@Council.gov.uk', `wrong ${i}`)).statusCode,
+      ).toBe(422);
+    for (let i = 0; i < 5; i++)
+      expect((await new AdminAgent(t!.app, {}, `192.0.2.${i + 1}`).login(ADMIN, `wrong ${i}`)).statusCode).toBe(422);
+    // A second instance on the same database, as behind a load balancer: both are locked there too.
+    const { buildApp } = await import('../../src/app.ts');
+    const { testConfig, cspSurvey } = await import('../helpers.ts');
+    const other = await buildApp({
+      db,
+      config: testConfig({ database: parseDatabaseUrl(t!.databaseUrl) }),
+      surveys: [cspSurvey()],
+      admin: { passwordHashing: TEST_HASHING },
+    });
+    // Not closed: closing it would close the test's database, which the test closes itself.
+    for (const email of ['ghost@council.gov.uk', ADMIN])
+      expect((await new AdminAgent(other, {}, '192.0.2.99').login(email, 'anything at all')).statusCode, email).toBe(
+        429,
+      );
+    const stored = JSON.stringify(
+      await db
+        .selectFrom('sign_in_attempts' as never)
+        .selectAll()
+        .execute(),
+    );
+    expect(stored).not.toMatch(/ghost|chief|council/i);
+  });
+
+  it('forgets an address tried and left alone for a day, so tried addresses cannot fill the table', async () => {
+    const c = clock();
+    const { db } = await withAccounts({ now: c.now });
+    for (let i = 0; i < 3; i++) await new AdminAgent(t!.app).login(`ghost-${i}@council.gov.uk`, 'not it');
+    expect(await db.selectFrom('sign_in_attempts').selectAll().execute()).toHaveLength(3);
+    c.advance(23 * 60);
+    await new AdminAgent(t!.app).login('ghost-0@council.gov.uk', 'not it either');
+    c.advance(2 * 60);
+    await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
+    // ghost-0 was tried again 2 hours ago; the others a day ago; the admin's success left nothing.
+    expect(await db.selectFrom('sign_in_attempts').select('failures').execute()).toEqual([{ failures: 2 }]);
+  });
+
+  it('counts an IPv6 client by its /64, whichever of its addresses it uses', async () => {
+    await withAccounts();
+    for (let i = 0; i < 20; i++) {
+      const agent = new AdminAgent(t!.app, {}, `2001:db8:7:7:${(i + 1).toString(16)}::1`);
+      expect((await agent.login(`guess-${i}@council.gov.uk`, 'password123456')).statusCode).toBe(422);
+    }
+    expect((await new AdminAgent(t!.app, {}, '2001:db8:7:7:ffff::99').login(ADMIN, PASSWORD)).statusCode).toBe(429);
+    // Another /64 is another client.
+    expect((await new AdminAgent(t!.app, {}, '2001:db8:7:8::1').login(ADMIN, PASSWORD)).statusCode).toBe(303);
   });
 
   it('slows one client trying many addresses, without storing or logging its address', async () => {
@@ -482,6 +569,83 @@ describe('wrong details', () => {
     for (const { name, text } of stored) {
       for (const secret of [address, userAgent, PASSWORD]) expect(text, `${name}: ${secret}`).not.toContain(secret);
     }
+  });
+});
+
+describe('simultaneous sign-ins', () => {
+  /**
+   * The app with a password check that counts its calls and takes a while, as
+   * Argon2id does (tens of milliseconds), so that requests overlap it.
+   */
+  async function counting(options: Parameters<typeof makeAdminApp>[0] = {}) {
+    const { verifyPassword } = await import('../../src/admin/accounts.ts');
+    const checks = { count: 0 };
+    const app = await withAccounts({
+      ...options,
+      admin: {
+        verifyPassword: async (hash, password) => {
+          checks.count++;
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          return verifyPassword(hash, password);
+        },
+      },
+    });
+    return { ...app, checks };
+  }
+
+  /** Agents that have each opened the sign-in page, from their own addresses (so only the account's lock applies). */
+  async function agents(n: number) {
+    const out: { agent: AdminAgent; token: string }[] = [];
+    for (let i = 0; i < n; i++) {
+      const agent = new AdminAgent(t!.app, {}, `198.51.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+      out.push({ agent, token: csrfTokenIn((await agent.get('/admin/login')).body) });
+    }
+    return out;
+  }
+
+  it('refuses the 16th of 20 at once when it has the right password: the lock counts attempts before checking them', async () => {
+    const { db, checks } = await counting();
+    const all = await agents(20);
+    const results = await Promise.all(
+      all.map(({ agent, token }, i) =>
+        agent.post('/admin/login', { _csrf: token, email: ADMIN, password: i === 15 ? PASSWORD : `wrong ${i}` }),
+      ),
+    );
+    const statuses = results.map((r) => r.statusCode);
+    expect(statuses[15]).toBe(429);
+    expect(statuses.filter((s) => s === 422)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+    expect(checks.count).toBe(5);
+    expect(await db.selectFrom('admin_sessions').selectAll().execute()).toEqual([]);
+  });
+
+  it('checks at most 5 passwords of 200 sent at once, for a real account and an unknown address alike', async () => {
+    const { checks } = await counting();
+    for (const email of [ADMIN, 'ghost@council.gov.uk']) {
+      checks.count = 0;
+      const all = await agents(200);
+      const results = await Promise.all(
+        all.map(({ agent, token }, i) => agent.post('/admin/login', { _csrf: token, email, password: `wrong ${i}` })),
+      );
+      expect(checks.count, email).toBeLessThanOrEqual(5);
+      expect(results.filter((r) => r.statusCode === 429).length, email).toBeGreaterThanOrEqual(195);
+    }
+  }, 60_000);
+
+  it('holds the per-client limit too: 40 at once from one client, to 40 addresses, check at most 20', async () => {
+    const { checks } = await counting();
+    const all: { agent: AdminAgent; token: string }[] = [];
+    for (let i = 0; i < 40; i++) {
+      const agent = new AdminAgent(t!.app, {}, '203.0.113.8');
+      all.push({ agent, token: csrfTokenIn((await agent.get('/admin/login')).body) });
+    }
+    const results = await Promise.all(
+      all.map(({ agent, token }, i) =>
+        agent.post('/admin/login', { _csrf: token, email: `guess-${i}@council.gov.uk`, password: 'not it at all' }),
+      ),
+    );
+    expect(checks.count).toBe(20);
+    expect(results.filter((r) => r.statusCode === 429)).toHaveLength(20);
   });
 });
 
@@ -610,6 +774,33 @@ describe('CSRF', () => {
     expect((await agent.get('/admin')).statusCode).toBe(200);
   });
 
+  it('signs nobody out from another site: without the session cookie, sign-out changes and clears nothing', async () => {
+    const { db } = await withAccounts();
+    const agent = await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
+    const token = csrfTokenIn((await agent.get('/admin')).body);
+    // SameSite=Strict: a form posted from another site arrives without our cookies.
+    for (const cookie of [undefined, `soundings_admin_csrf=${agent.cookies.get('soundings_admin_csrf')}`]) {
+      const res = await t!.app.inject({
+        method: 'POST',
+        url: '/admin/logout',
+        headers: { ...FORM, origin: 'https://evil.example', ...(cookie ? { cookie } : {}) },
+        payload: form({ _csrf: token }),
+      });
+      expect(res.statusCode, String(cookie)).toBe(303);
+      expect(res.headers.location).toBe('/admin/login');
+      expect(res.headers['set-cookie'], String(cookie)).toBeUndefined();
+    }
+    expect(await db.selectFrom('admin_sessions').selectAll().execute()).toHaveLength(1);
+    expect((await agent.get('/admin')).statusCode).toBe(200);
+    // Signed in, the token is needed; with it, the session row goes before the cookies are cleared.
+    expect((await agent.post('/admin/logout', { _csrf: 'forged' })).statusCode).toBe(403);
+    expect(await db.selectFrom('admin_sessions').selectAll().execute()).toHaveLength(1);
+    const out = await agent.post('/admin/logout', { _csrf: token });
+    expect(out.headers.location).toBe('/admin/login?signed-out=yes');
+    expect(cookieNamed(out, 'soundings_admin')).toMatch(/Expires=Thu, 01 Jan 1970/);
+    expect(await db.selectFrom('admin_sessions').selectAll().execute()).toEqual([]);
+  });
+
   it('does not accept a token from before sign-in once signed in', async () => {
     await withAccounts();
     const agent = new AdminAgent(t!.app);
@@ -693,6 +884,20 @@ describe('managing accounts', () => {
     expect((await admin.get('/admin')).statusCode).toBe(200);
   });
 
+  it("lifts the account's sign-in lock with a password reset", async () => {
+    const { analystId } = await withAccounts();
+    const admin = await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
+    for (let i = 0; i < 5; i++) await new AdminAgent(t!.app).login(ANALYST, `wrong ${i}`);
+    expect((await new AdminAgent(t!.app).login(ANALYST, ANALYST_PASSWORD)).statusCode).toBe(429);
+    expect((await admin.get(`/admin/accounts/${analystId}`)).body).toContain('Locked for now');
+    const res = await admin.submit(`/admin/accounts/${analystId}`, `/admin/accounts/${analystId}/password`, {
+      password: 'the replacement password',
+    });
+    expect(res.statusCode).toBe(303);
+    expect((await admin.get(`/admin/accounts/${analystId}`)).body).not.toContain('Locked for now');
+    await new AdminAgent(t!.app).signIn(ANALYST, 'the replacement password');
+  });
+
   it('disables (signing out), enables and removes an account, but not your own', async () => {
     const { adminId, analystId, db } = await withAccounts();
     const admin = await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
@@ -730,6 +935,118 @@ describe('managing accounts', () => {
     expect((await admin.get('/admin')).statusCode).toBe(200);
     expect((await admin.get(`/admin/accounts/${OTHER_ID}`)).statusCode).toBe(404);
     expect((await admin.get('/admin/accounts/not-an-id')).statusCode).toBe(404);
+  });
+});
+
+describe('your own password', () => {
+  it('is linked from every admin page, for analysts and admins alike', async () => {
+    await withAccounts();
+    for (const [email, password] of [
+      [ADMIN, PASSWORD],
+      [ANALYST, ANALYST_PASSWORD],
+    ] as const) {
+      const agent = await new AdminAgent(t!.app).signIn(email, password);
+      expect((await agent.get('/admin')).body, email).toContain('href="/admin/password"');
+      const page = await agent.get('/admin/password');
+      expect(page.statusCode, email).toBe(200);
+      expect(page.headers['cache-control']).toBe('no-store');
+      expect(page.body).toContain('Change your password');
+      expect(page.body).toContain('autocomplete="current-password"');
+      expect(page.body).toContain('autocomplete="new-password"');
+    }
+    expect((await new AdminAgent(t!.app).get('/admin/password')).headers.location).toBe(
+      '/admin/login?next=%2Fadmin%2Fpassword',
+    );
+  });
+
+  it('explains each mistake in the GOV.UK way (422), never showing a password, and checks nothing until the form is complete', async () => {
+    const { verifyPassword } = await import('../../src/admin/accounts.ts');
+    let checks = 0;
+    await withAccounts({
+      admin: {
+        verifyPassword: (hash, password) => {
+          checks++;
+          return verifyPassword(hash, password);
+        },
+      },
+    });
+    const agent = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    checks = 0;
+    const cases: [Record<string, string>, string[]][] = [
+      [{}, ['Enter your current password', 'Enter a new password', 'Enter the new password again']],
+      [
+        { 'current-password': 'secret one', 'new-password': 'tiny secret', 'confirm-password': 'tiny secret' },
+        ['Password must be 12 characters or more'],
+      ],
+      [
+        {
+          'current-password': 'secret two',
+          'new-password': 'a long new secret',
+          'confirm-password': 'a long new secreT',
+        },
+        ['The new passwords do not match'],
+      ],
+    ];
+    for (const [fields, messages] of cases) {
+      const res = await agent.submit('/admin/password', '/admin/password', fields);
+      expect(res.statusCode, JSON.stringify(fields)).toBe(422);
+      expect(res.body).toContain('<title>Error: Change your password');
+      expect(res.body).toContain('There is a problem');
+      for (const m of messages) expect(res.body, m).toContain(m);
+      for (const value of Object.values(fields)) expect(res.body).not.toContain(value);
+    }
+    expect((await agent.submit('/admin/password', '/admin/password', {})).body).toContain('href="#current-password"');
+    expect(checks).toBe(0);
+  });
+
+  it('checks the current password through the sign-in limit, so it cannot be used to guess', async () => {
+    const c = clock();
+    await withAccounts({ now: c.now });
+    const agent = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    const change = (current: string) =>
+      agent.submit('/admin/password', '/admin/password', {
+        'current-password': current,
+        'new-password': 'a brand new passphrase',
+        'confirm-password': 'a brand new passphrase',
+      });
+    for (let i = 0; i < 5; i++) {
+      const wrong = await change(`guess number ${i}`);
+      expect(wrong.statusCode).toBe(422);
+      expect(wrong.body).toContain('Your current password is not correct');
+      expect(wrong.body).toContain('href="#current-password"');
+    }
+    const locked = await change(ANALYST_PASSWORD);
+    expect(locked.statusCode).toBe(429);
+    expect(locked.body).toContain('There have been too many attempts to sign in. Wait 1 minute');
+    // The same lock as signing in: it is one account.
+    expect((await new AdminAgent(t!.app).login(ANALYST, ANALYST_PASSWORD)).statusCode).toBe(429);
+    c.advance(1);
+    expect((await change(ANALYST_PASSWORD)).statusCode).toBe(303);
+    expect((await new AdminAgent(t!.app).login(ANALYST, 'a brand new passphrase')).statusCode).toBe(303);
+  });
+
+  it('changes it, ending the other sessions of the account but not this one', async () => {
+    const { db, analystId } = await withAccounts();
+    const agent = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    const elsewhere = await new AdminAgent(t!.app).signIn(ANALYST, ANALYST_PASSWORD);
+    const admin = await new AdminAgent(t!.app).signIn(ADMIN, PASSWORD);
+    const res = await agent.submit('/admin/password', '/admin/password', {
+      'current-password': ANALYST_PASSWORD,
+      'new-password': 'a brand new passphrase',
+      'confirm-password': 'a brand new passphrase',
+    });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/admin/password?changed=yes');
+    const done = await agent.get(res.headers.location as string);
+    expect(done.body).toContain('Your password has been changed');
+    expect((await agent.get('/admin')).statusCode).toBe(200);
+    expect((await elsewhere.get('/admin')).statusCode).toBe(303);
+    expect((await admin.get('/admin')).statusCode).toBe(200);
+    expect(
+      await db.selectFrom('admin_sessions').select('token_hash').where('account_id', '=', analystId).execute(),
+    ).toHaveLength(1);
+    expect((await new AdminAgent(t!.app).login(ANALYST, ANALYST_PASSWORD)).statusCode).toBe(422);
+    await new AdminAgent(t!.app).signIn(ANALYST, 'a brand new passphrase');
   });
 });
 

@@ -394,7 +394,14 @@ describe('fuzzing the admin endpoints', () => {
     victimId = await createAccount(t.db, 'victim@council.example', 'analyst', PASSWORD);
     await signIn();
     routes = (await registeredRoutes(t.app)).filter((r) => r.path.startsWith('/admin') && r.method === 'POST');
-    const pages = ['/admin/login', '/admin/accounts/new', `/admin/accounts/${victimId}`, '/admin/surveys/csp-2019'];
+    const pages = [
+      '/admin/login',
+      '/admin/accounts/new',
+      `/admin/accounts/${victimId}`,
+      '/admin/surveys/csp-2019',
+      '/admin/surveys/csp-2019/settings',
+      '/admin/surveys/csp-2019/settings/close',
+    ];
     for (const r of routes)
       if (!r.path.includes(':id') && !r.path.includes(':token')) pages.push(fillPath(r.path, { slug: 'csp-2019' }));
     const names = new Set<string>();
@@ -433,7 +440,7 @@ describe('fuzzing the admin endpoints', () => {
           const url = fillPath(route.path, { slug: 'csp-2019', id: victimId, token: 'not-the-setup-token' });
           // A wrong password counts against the account (the lock), by design: that is the one change a refusal makes.
           await checked(t.db, () => post(t.app, url, fields, token, admin.cookieHeader), {
-            mayChangeOnRefusal: route.path === '/admin/login',
+            mayChangeOnRefusal: route.path === '/admin/login' || route.path === '/admin/password',
           });
         },
       ),

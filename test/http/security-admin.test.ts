@@ -48,6 +48,7 @@ const ANALYST_MAY_POST = new Set([
   // Excluding a response is an analyst's judgement about the data; it is reversible and audited.
   '/admin/surveys/:slug/responses/:id/exclude',
   '/admin/surveys/:slug/responses/:id/restore',
+  '/admin/password',
 ]);
 
 let t: TestApp;

@@ -62,6 +62,39 @@ describe('security headers', () => {
     expect(CSP).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
   });
 
+  it('answers a URL the router cannot read with the plain error page and every header, never bare JSON', async () => {
+    for (const publicUrl of ['http://localhost:3000', 'https://survey.council.example']) {
+      t = await makeApp({ config: { publicUrl } });
+      const https = publicUrl.startsWith('https:');
+      for (const [url, status] of [
+        ['/s/csp-2019/%ff', 400],
+        ['/s/csp-2019/%E0%A4%A', 400],
+        ['/admin/accounts/%zz', 400],
+        [`/s/${'x'.repeat(200)}`, 414],
+      ] as const) {
+        const res = await t.app.inject({ url });
+        expect(res.statusCode, url).toBe(status);
+        expect(res.headers['content-type'], url).toMatch(/^text\/html/);
+        expect(res.body, url).toContain('There is a problem with that web address');
+        expect(res.body, url).not.toMatch(/FST_ERR|statusCode|"error"/);
+        expect(res.headers['content-security-policy'], url).toBe(https ? `${CSP};upgrade-insecure-requests` : CSP);
+        expect(res.headers['strict-transport-security'], url).toBe(
+          https ? 'max-age=31536000; includeSubDomains' : undefined,
+        );
+        expect(res.headers['referrer-policy'], url).toBe('no-referrer');
+        expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+        expect(res.headers['x-frame-options'], url).toBe('DENY');
+        expect(res.headers['cross-origin-opener-policy'], url).toBe('same-origin');
+        expect(res.headers['cross-origin-resource-policy'], url).toBe('same-origin');
+        expect(res.headers['permissions-policy'], url).toMatch(/camera=\(\)/);
+        expect(res.headers['cache-control'], url).toBe('no-store');
+        expect(res.headers['x-powered-by'], url).toBeUndefined();
+      }
+      await t.close();
+      t = undefined;
+    }
+  });
+
   it('adds HSTS and upgrade-insecure-requests only when the public address is https', async () => {
     t = await makeApp({ config: { publicUrl: 'https://survey.council.example' } });
     for (const url of ['/s/csp-2019', '/admin/login', '/no-such-page']) {
@@ -109,13 +142,13 @@ describe('security headers', () => {
     );
   });
 
-  it('serves the chart as an SVG image the CSP allows: same origin, no script, not sniffed', async () => {
+  it('serves a chart to download as an SVG the CSP allows: same origin, no script, not sniffed', async () => {
     t = await makeAdminApp();
     await createAccount(t.db, 'analyst@council.example', 'analyst', PASSWORD);
     const analyst = await new AdminAgent(t.app).signIn('analyst@council.example', PASSWORD);
-    const page = await analyst.get('/admin/surveys/csp-2019');
-    const src = /<img class="app-chart" src="([^"]+)"/.exec(page.body)?.[1];
-    expect(src).toBe('/admin/surveys/csp-2019/chart.svg');
+    const page = await analyst.get('/admin/surveys/csp-2019/results/priorities');
+    const src = /href="([^"]+\.svg)"/.exec(page.body)?.[1];
+    expect(src).toMatch(/^\/admin\/surveys\/csp-2019\/charts\/[\w-]+\.svg$/);
     const svg = await analyst.get(src as string);
     expect(svg.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
     expect(svg.headers['x-content-type-options']).toBe('nosniff');
@@ -132,11 +165,15 @@ describe('deployment mistakes', () => {
       await t.app.inject({ url: '/s/csp-2019', headers: { 'x-forwarded-for': '203.0.113.9' } });
     const warnings = log.filter((line) => line.includes('TRUST_PROXY'));
     expect(warnings).toHaveLength(1);
+    // It names what to write: a hop count or the proxies' addresses, never "true".
+    expect(warnings[0]).toContain('TRUST_PROXY=1');
+    expect(warnings[0]).toContain('TRUST_PROXY=10.0.0.0/8');
+    expect(warnings[0]).not.toContain('TRUST_PROXY=true');
     expect(log.join('')).not.toContain('203.0.113.9');
     await t.close();
     log.length = 0;
     t = await makeApp({
-      config: { logLevel: 'warn', trustProxy: true },
+      config: { logLevel: 'warn', trustProxy: 1 },
       logStream: { write: (line) => log.push(line) },
     });
     await t.app.inject({ url: '/s/csp-2019', headers: { 'x-forwarded-for': '203.0.113.9' } });
@@ -168,11 +205,12 @@ describe('templates', () => {
     }
   });
 
-  it('output data escaped: raw output only for the layout body and partials', () => {
+  it('output data escaped: raw output only for the layout body, partials and charts', () => {
+    // A chart is SVG made by src/charts, which escapes every label (test/unit/charts/charts.test.ts).
     for (const file of templates(join(root, 'views'))) {
       const text = readFileSync(file, 'utf8');
       for (const raw of text.match(/<%~[^%]*%>/g) ?? [])
-        expect(raw, relative(root, file)).toMatch(/^<%~\s*(it\.body|include\(|includeFile\()/);
+        expect(raw, relative(root, file)).toMatch(/^<%~\s*(it\.body|include\(|includeFile\(|[\w.]+\.chart\s*%>)/);
     }
   });
 });
@@ -344,8 +382,8 @@ describe('what the app accepts', () => {
     expect(schedule.statusCode).toBe(400);
     expect(schedule.body).toContain('Nothing was changed');
     const filters = await admin.get('/admin/surveys/csp-2019?status=complete&status=partial');
-    expect(filters.statusCode).toBe(400);
-    expect(filters.body).toContain('status must be given once');
+    expect(filters.statusCode).toBe(422);
+    expect(filters.body).toContain('Status must be given once');
     expect(await snapshotAll(t.db)).toEqual(before);
   });
 

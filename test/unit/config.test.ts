@@ -88,3 +88,53 @@ describe('a database that cannot answer just now', () => {
     for (const error of faults) expect(isStorageUnavailable(error), String(error)).toBe(false);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  const trust = (value: string | undefined) => loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy;
+
+  it('trusts nothing when unset, false or 0', () => {
+    for (const value of [undefined, '', 'false', 'FALSE', '0', ' 0 ']) expect(trust(value), String(value)).toBe(false);
+  });
+
+  it('takes a positive whole number as the number of proxies in front', () => {
+    expect(trust('1')).toBe(1);
+    expect(trust(' 2 ')).toBe(2);
+  });
+
+  it('takes a comma-separated list of proxy addresses and CIDR ranges, IPv4 and IPv6', () => {
+    expect(trust('10.0.0.0/8')).toEqual(['10.0.0.0/8']);
+    expect(trust(' 10.0.0.0/8, 192.168.1.5 ,2001:db8::/32,::1')).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.5',
+      '2001:db8::/32',
+      '::1',
+    ]);
+  });
+
+  it('refuses true, saying why and what to write instead', () => {
+    for (const value of ['true', 'TRUE', 'yes']) {
+      expect(() => trust(value), value).toThrow(/TRUST_PROXY/);
+    }
+    let message = '';
+    try {
+      trust('true');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/any client/);
+    expect(message).toContain('TRUST_PROXY=1');
+    expect(message).toContain('TRUST_PROXY=10.0.0.0/8');
+  });
+
+  it('lists every entry that is not an address or a range, and refuses a range that is everyone', () => {
+    let message = '';
+    try {
+      trust('10.0.0.0/8, banana,10.0.0.0/33, 0.0.0.0/0, ::/0, 300.1.1.1,,-1');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const bad of ['"banana"', '"10.0.0.0/33"', '"0.0.0.0/0"', '"::/0"', '"300.1.1.1"', '""', '"-1"'])
+      expect(message, bad).toContain(bad);
+    expect(message).not.toContain('"10.0.0.0/8"');
+  });
+});

@@ -14,6 +14,7 @@ import {
   setPassword,
 } from '../../admin/accounts.ts';
 import { deleteSessionsOf } from '../../admin/sessions.ts';
+import type { SignInThrottle } from '../../admin/throttle.ts';
 import type { AdminAccountRow } from '../../db/schema.ts';
 import { adminView, renderAdminError, sessionHashOf, signedIn } from './access.ts';
 import { errorFor, type FieldError, formFields } from './forms.ts';
@@ -30,9 +31,9 @@ const DONE_MESSAGES: Record<string, string> = {
   removed: 'The account has been removed.',
 };
 
-function statusOf(account: AdminAccountRow, now: Date): string {
+function statusOf(account: AdminAccountRow, locked: boolean): string {
   if (account.disabled_at) return 'Disabled';
-  if (account.locked_until && Date.parse(account.locked_until) > now.getTime()) return 'Locked for now';
+  if (locked) return 'Locked for now';
   return 'Active';
 }
 
@@ -46,7 +47,10 @@ function dateOf(iso: string): string {
 }
 
 /** Account management, for admins only (the caller adds the requireAdmin hook). */
-export default async function accountRoutes(app: FastifyInstance, opts: { now: () => Date; hashing: PasswordHashing }) {
+export default async function accountRoutes(
+  app: FastifyInstance,
+  opts: { now: () => Date; hashing: PasswordHashing; throttle: SignInThrottle },
+) {
   const accountUrl = (id: string) => `/admin/accounts/${id}`;
 
   const findAccount = async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
@@ -67,8 +71,11 @@ export default async function accountRoutes(app: FastifyInstance, opts: { now: (
 
   app.get<{ Querystring: { done?: string } }>('/accounts', async (request, reply) => {
     const me = signedIn(request);
-    const now = opts.now();
     const accounts = await listAccounts(app.db);
+    const locked = await opts.throttle.locked(
+      accounts.map((a) => a.email),
+      opts.now(),
+    );
     return adminView(request, reply, 'admin/accounts.eta', {
       title: 'Accounts – Soundings admin',
       nav: 'accounts',
@@ -80,7 +87,7 @@ export default async function accountRoutes(app: FastifyInstance, opts: { now: (
         email: a.email,
         href: accountUrl(a.id),
         role: ROLE_LABELS[a.role],
-        status: statusOf(a, now),
+        status: statusOf(a, locked.has(a.email)),
         created: dateOf(a.created_at),
         you: a.id === me.id,
       })),
@@ -141,7 +148,7 @@ export default async function accountRoutes(app: FastifyInstance, opts: { now: (
     return reply.redirect('/admin/accounts?done=created', 303);
   });
 
-  const accountPage = (
+  const accountPage = async (
     request: FastifyRequest,
     reply: FastifyReply,
     account: AdminAccountRow,
@@ -159,7 +166,7 @@ export default async function accountRoutes(app: FastifyInstance, opts: { now: (
         account: {
           email: account.email,
           role: ROLE_LABELS[account.role],
-          status: statusOf(account, opts.now()),
+          status: statusOf(account, (await opts.throttle.locked([account.email], opts.now())).size > 0),
           created: dateOf(account.created_at),
           disabled: account.disabled_at !== null,
           you: account.id === signedIn(request).id,
@@ -189,6 +196,7 @@ export default async function accountRoutes(app: FastifyInstance, opts: { now: (
     const problem = passwordProblem(password);
     if (problem) return accountPage(request, reply, account, [{ field: 'password', message: problem }], 422);
     await setPassword(app.db, account.id, await hashPassword(password, opts.hashing));
+    await opts.throttle.unlock(account.email);
     // Everyone signed in with the old password is signed out (except the admin making the change).
     await deleteSessionsOf(app.db, account.id, sessionHashOf(request));
     request.log.info({ account: account.id, by: signedIn(request).id }, 'admin password reset');

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { OWASP_HASHING, type PasswordHashing } from '../../admin/accounts.ts';
+import { OWASP_HASHING, type PasswordHashing, verifyPassword } from '../../admin/accounts.ts';
 import type { SessionLimits } from '../../admin/sessions.ts';
-import type { ClientLimit } from '../../admin/throttle.ts';
+import { type ClientLimit, SignInThrottle } from '../../admin/throttle.ts';
 import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError, requireAdmin } from './access.ts';
 import accountRoutes from './accounts.ts';
 import dashboardRoutes from './dashboard.ts';
+import ownPasswordRoutes from './own-password.ts';
 import { adminSessions } from './session.ts';
 import setupRoutes from './setup.ts';
 import signInRoutes from './sign-in.ts';
@@ -23,6 +24,8 @@ export interface AdminSettings {
   passwordHashing: PasswordHashing;
   /** Failed sign-ins allowed per client in a window. */
   clientLimit: ClientLimit;
+  /** Checks a password against its stored hash (Argon2id); tests wrap it to count the checks made. */
+  verifyPassword: (passwordHash: string, password: string) => Promise<boolean>;
   /** Where the first-run setup link is printed besides the log (server.ts: the console). */
   announce: (line: string) => void;
 }
@@ -47,12 +50,10 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
     cookieSecret: opts.cookieSecret,
     ...(opts.sessionLimits ? { sessionLimits: opts.sessionLimits } : {}),
   });
-  await app.register(signInRoutes, {
-    sessions,
-    now: opts.now,
-    hashing,
-    ...(opts.clientLimit ? { clientLimit: opts.clientLimit } : {}),
-  });
+  // One throttle for every password check: signing in, and changing one's own password.
+  const throttle = new SignInThrottle(app.db, opts.cookieSecret, opts.clientLimit);
+  const verify = opts.verifyPassword ?? verifyPassword;
+  await app.register(signInRoutes, { sessions, now: opts.now, hashing, verify, throttle });
   await app.register(setupRoutes, {
     sessions,
     now: opts.now,
@@ -85,9 +86,10 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
     );
 
     await guarded.register(dashboardRoutes, { surveys: opts.surveys, now: opts.now });
+    await guarded.register(ownPasswordRoutes, { now: opts.now, hashing, verify, throttle });
     await guarded.register(async (adminOnly) => {
       adminOnly.addHook('onRequest', requireAdmin);
-      await adminOnly.register(accountRoutes, { now: opts.now, hashing });
+      await adminOnly.register(accountRoutes, { now: opts.now, hashing, throttle });
     });
     await guarded.register(surveyRoutes, {
       prefix: '/surveys/:slug',

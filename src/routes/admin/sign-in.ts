@@ -2,19 +2,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   countAccounts,
   findAccountByEmail,
-  lockAccount,
   normaliseEmail,
   OWASP_HASHING,
   type PasswordHashing,
-  recordFailedLogin,
-  recordSuccessfulLogin,
   unmatchableHash,
-  verifyPassword,
 } from '../../admin/accounts.ts';
-import { type ClientLimit, LoginThrottle, lockDuration, minutesToWait } from '../../admin/throttle.ts';
+import { minutesToWait, type SignInThrottle } from '../../admin/throttle.ts';
 import { adminView } from './access.ts';
 import { errorFor, type FieldError, formFields } from './forms.ts';
-import type { AdminSessions } from './session.ts';
+import { type AdminSessions, SESSION_COOKIE } from './session.ts';
 
 const WRONG_CREDENTIALS = 'Email address or password is not correct';
 
@@ -22,7 +18,14 @@ export interface SignInOptions {
   sessions: AdminSessions;
   now: () => Date;
   hashing?: PasswordHashing;
-  clientLimit?: ClientLimit;
+  verify: (passwordHash: string, password: string) => Promise<boolean>;
+  throttle: SignInThrottle;
+}
+
+/** The 429 message while an address or a client is locked; the same for every address, known or not. */
+export function tooManyAttempts(waitMs: number): string {
+  const minutes = minutesToWait(waitMs);
+  return `There have been too many attempts to sign in. Wait ${minutes} minute${minutes === 1 ? '' : 's'}, then try again`;
 }
 
 /** Where to go after signing in: an /admin page of ours, never anywhere else. */
@@ -37,17 +40,22 @@ type LoginQuery = { Querystring: { next?: string; 'signed-out'?: string } };
 
 /** Signing in and out, open to everyone (the forms still carry their CSRF tokens). */
 export default async function signInRoutes(app: FastifyInstance, opts: SignInOptions) {
-  const { sessions } = opts;
-  const throttle = new LoginThrottle(opts.clientLimit);
+  const { sessions, throttle } = opts;
   // An unknown email address is checked against this hash, so that it takes as long to refuse as a wrong password.
   const dummyHash = unmatchableHash(opts.hashing ?? OWASP_HASHING);
 
-  // Sign-out works without a valid session (there is nothing to protect then).
+  // Signed in, sign-out needs the form's token. Without a session it changes and clears nothing: a form
+  // posted from another site arrives without our SameSite=Strict cookies, and must not sign anyone out.
   app.post(
     '/logout',
     { preHandler: (request, reply, done) => (request.admin ? sessions.checkCsrf(request, reply, done) : done()) },
     async (request, reply) => {
-      const account = request.admin?.id;
+      if (!request.admin) {
+        // A session cookie that came with it had already ended (and the session hook cleared it).
+        const ended = request.cookies[SESSION_COOKIE] !== undefined;
+        return reply.redirect(ended ? '/admin/login?signed-out=yes' : '/admin/login', 303);
+      }
+      const account = request.admin.id;
       if (await sessions.endSession(request, reply)) request.log.info({ account }, 'admin signed out');
       return reply.redirect('/admin/login?signed-out=yes', 303);
     },
@@ -73,10 +81,13 @@ export default async function signInRoutes(app: FastifyInstance, opts: SignInOpt
     );
 
   const tooMany = (request: FastifyRequest, reply: FastifyReply, email: string, next: string, waitMs: number) => {
-    const minutes = minutesToWait(waitMs);
     reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-    const message = `There have been too many attempts to sign in. Wait ${minutes} minute${minutes === 1 ? '' : 's'}, then try again`;
-    return loginPage(request, reply, { email, next, errors: [{ field: 'email', message }] }, 429);
+    return loginPage(
+      request,
+      reply,
+      { email, next, errors: [{ field: 'email', message: tooManyAttempts(waitMs) }] },
+      429,
+    );
   };
 
   app.get<LoginQuery>('/login', async (request, reply) => {
@@ -100,28 +111,15 @@ export default async function signInRoutes(app: FastifyInstance, opts: SignInOpt
     if (!password) errors.push({ field: 'password', message: 'Enter your password' });
     if (errors.length) return loginPage(request, reply, { email, next, errors }, 422);
 
-    const now = opts.now();
-    const clientWait = throttle.clientWait(request.ip, now);
-    if (clientWait) return tooMany(request, reply, email, next, clientWait);
+    // Counted before the slow check, so attempts sent at the same moment cannot all be checked.
+    const attempt = await throttle.reserve(email, request.ip, opts.now());
+    if ('waitMs' in attempt) return tooMany(request, reply, email, next, attempt.waitMs);
     const account = await findAccountByEmail(app.db, email);
-    const lockWait = account
-      ? Math.max(0, (account.locked_until ? Date.parse(account.locked_until) : 0) - now.getTime())
-      : throttle.unknownEmailWait(email, now);
-    if (lockWait) return tooMany(request, reply, email, next, lockWait);
-
     // Unknown address, wrong password and disabled account take the same time and get the same answer.
-    const matches = await verifyPassword(account ? account.password_hash : dummyHash, password);
-    if (!account || !matches || account.disabled_at) {
-      throttle.clientFailed(request.ip, now);
-      if (account) {
-        const lock = lockDuration(await recordFailedLogin(app.db, account.id));
-        if (lock) await lockAccount(app.db, account.id, new Date(now.getTime() + lock));
-      } else {
-        throttle.unknownEmailFailed(email, now);
-      }
+    const matches = await opts.verify(account ? account.password_hash : dummyHash, password);
+    if (!account || !matches || account.disabled_at)
       return loginPage(request, reply, { email, next, errors: [{ field: 'email', message: WRONG_CREDENTIALS }] }, 422);
-    }
-    await recordSuccessfulLogin(app.db, account.id);
+    await throttle.succeeded(attempt.reserved);
     await sessions.startSession(request, reply, account.id);
     request.log.info({ account: account.id }, 'admin signed in');
     return reply.redirect(next, 303);

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ResponseRow } from '../../db/schema.ts';
 import { renderError } from '../../plugins/errors.ts';
 import { saveDraft } from '../../responses/save-draft.ts';
 import { storedJourney } from '../../responses/stored-journey.ts';
@@ -6,7 +7,15 @@ import { type FieldError, type FormValues, parsePage } from '../../survey/answer
 import type { Page } from '../../survey/definition.ts';
 import { type Journey, journey } from '../../survey/journey.ts';
 import { base, bodyRecord, PAGE_BODY_LIMIT, pageUrl, type Respondents } from './context.ts';
-import { HONEYPOT_FIELD, honeypotFilled } from './guards.ts';
+import {
+  DEFAULT_GUARD_SETTINGS,
+  firstFlag,
+  HONEYPOT_FIELD,
+  honeypotFilled,
+  PageTimer,
+  pageTooFast,
+  SHOWN_AT_FIELD,
+} from './guards.ts';
 import { backLink, questionPageView, valuesBefore } from './view-models.ts';
 
 type PageRoute = { Params: { slug: string; page: string }; Querystring: { return?: string } };
@@ -17,15 +26,21 @@ const REFRESHED =
 
 /** One page per step of the route: shown with what the draft holds, saved, and on to the next. */
 export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
+  const timer = new PageTimer(r.opts.cookieSecret);
+  const minPageMs = r.opts.minPageMs ?? DEFAULT_GUARD_SETTINGS.minPageMs;
+
   const renderPage = (
     request: FastifyRequest,
     reply: FastifyReply,
+    draftId: string,
     j: Journey,
     page: Page,
     shown: FormValues,
     errors: FieldError[],
     returnToCheck: boolean,
     notice?: string,
+    /** The page's signed time when it is shown again with errors: it was read from when it was first shown. */
+    shownAt?: string,
   ) => {
     const { survey } = request;
     const view = questionPageView(page, valuesBefore(j, page.id), shown, errors);
@@ -37,6 +52,7 @@ export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
       back: returnToCheck ? pageUrl(survey, RETURN_TO_CHECK) : backLink(base(survey), j.route, page.id),
       returnToCheck,
       csrfToken: r.formToken(request, reply),
+      shownAt: shownAt ?? timer.stamp(draftId, page.id, r.opts.now()),
       notice,
     });
   };
@@ -56,7 +72,7 @@ export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
     }
     const shown = j.answers[page.id] ?? j.kept[page.id] ?? {};
     const returnToCheck = bodyRecord(request.body).return === RETURN_TO_CHECK;
-    return renderPage(request, reply, j, page, shown, [], returnToCheck, REFRESHED);
+    return renderPage(request, reply, (row as ResponseRow).id, j, page, shown, [], returnToCheck, REFRESHED);
   };
 
   app.get<PageRoute>('/s/:slug/:page', { preHandler: [r.loadSurvey, r.loadDraft] }, async (request, reply) => {
@@ -66,7 +82,16 @@ export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
     // A page off the respondent's route (or not yet reached) sends them to the one they should see.
     if (!page) return reply.redirect(pageUrl(survey, j.next), 303);
     const shown = j.answers[page.id] ?? j.kept[page.id] ?? {};
-    return renderPage(request, reply, j, page, shown, [], request.query.return === RETURN_TO_CHECK);
+    return renderPage(
+      request,
+      reply,
+      request.draft.row.id,
+      j,
+      page,
+      shown,
+      [],
+      request.query.return === RETURN_TO_CHECK,
+    );
   });
 
   app.post<PageRoute>(
@@ -84,9 +109,12 @@ export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
       const body = bodyRecord(request.body);
       const returnToCheck = body.return === RETURN_TO_CHECK;
       const honeypot = honeypotFilled(body);
+      const shownAt = timer.shownAt(body[SHOWN_AT_FIELD], row.id, page.id);
       const answersBody =
         typeof request.body === 'object' && request.body !== null
-          ? Object.fromEntries(Object.entries(body).filter(([name]) => name !== HONEYPOT_FIELD))
+          ? Object.fromEntries(
+              Object.entries(body).filter(([name]) => name !== HONEYPOT_FIELD && name !== SHOWN_AT_FIELD),
+            )
           : request.body;
       const parsed = parsePage(page, answersBody, valuesBefore(j, page.id));
       if (parsed.kind === 'refused')
@@ -96,10 +124,30 @@ export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
           'There is a problem with that request',
           `${parsed.reason} Go back and try again.`,
         );
-      if (parsed.kind === 'invalid')
-        return renderPage(request, reply.code(422), j, page, parsed.form, parsed.errors, returnToCheck);
+      if (parsed.kind === 'invalid') {
+        const keep = shownAt === undefined ? undefined : (body[SHOWN_AT_FIELD] as string);
+        return renderPage(
+          request,
+          reply.code(422),
+          row.id,
+          j,
+          page,
+          parsed.form,
+          parsed.errors,
+          returnToCheck,
+          undefined,
+          keep,
+        );
+      }
+      const now = r.opts.now();
+      // Judged per page, so a draft never sent is flagged too; a blank page moves no figure.
+      const answered = Object.keys(parsed.answers).length > 0;
+      const flag = firstFlag(
+        honeypot ? 'honeypot' : null,
+        answered && pageTooFast(shownAt, now, minPageMs) ? 'too_fast' : null,
+      );
       const after = journey(survey, { ...j.kept, [page.id]: parsed.answers });
-      await saveDraft(app.db, survey, row, after, r.opts.now(), honeypot ? 'honeypot' : null);
+      await saveDraft(app.db, survey, row, after, now, flag);
       const at = after.route.findIndex((p) => p.id === page.id);
       const next = returnToCheck ? after.next : (after.route[at + 1]?.id ?? after.next);
       return reply.redirect(pageUrl(survey, next), 303);

@@ -30,7 +30,10 @@ const REFRESHED =
 /** The way in: `/` to the open survey, the start page, and Start (a new draft). */
 export default async function startRoutes(app: FastifyInstance, r: Respondents) {
   const { opts } = r;
-  const burst = new DraftBurst(opts.burst ?? DEFAULT_GUARD_SETTINGS.burst);
+  const burst = new DraftBurst(
+    opts.burst ?? DEFAULT_GUARD_SETTINGS.burst,
+    opts.dailyFlagAfter ?? DEFAULT_GUARD_SETTINGS.dailyFlagAfter,
+  );
 
   app.get('/', async (request, reply) => {
     const now = opts.now();
