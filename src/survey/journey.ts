@@ -262,6 +262,8 @@ export interface Removal {
    * `other`: a reason this survey's routing cannot name (still reported).
    */
   kind: 'not-reached' | 'taken' | 'other';
+  /** The pages whose answers were dropped, each after the pages that lead to it. */
+  pages: string[];
   /** The questions whose answers were dropped, in the order of the pages. */
   questions: string[];
   /** not-reached: the condition that led to them; taken: the dropped answer itself. */
@@ -325,6 +327,7 @@ export function removedAnswers(survey: Survey, before: Answers, changed: string,
         JSON.stringify([r.about, r.because]) === JSON.stringify([removal.about, removal.because]),
     );
     if (same) {
+      same.pages.push(...removal.pages);
       same.questions.push(...removal.questions);
       return same;
     }
@@ -334,7 +337,7 @@ export function removedAnswers(survey: Survey, before: Answers, changed: string,
   for (const id of dropped) {
     const page = survey.pageById.get(id) as Page;
     const questions = page.questions.map((q) => q.id).filter((q) => Object.hasOwn(before[id] ?? {}, q));
-    removalOf.set(id, add({ ...causeOf(survey, page, before, removalOf, was, now), questions }));
+    removalOf.set(id, add({ ...causeOf(survey, page, before, removalOf, was, now), pages: [id], questions }));
   }
   return removals;
 }
@@ -347,7 +350,7 @@ function causeOf(
   removalOf: ReadonlyMap<string, Removal>,
   was: Values,
   now: Values,
-): Omit<Removal, 'questions'> {
+): Omit<Removal, 'pages' | 'questions'> {
   for (const question of page.questions) {
     if (question.type !== 'single' || !question.excludeAnswersOf) continue;
     const value = before[page.id]?.[question.id];

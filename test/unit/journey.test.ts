@@ -292,6 +292,7 @@ describe('what a change drops, and why', () => {
         kind: 'not-reached',
         about: { question: 'concern_1', code: 'violence' },
         because: { question: 'concern_1', code: 'substance' },
+        pages: ['concern-1-violence', 'concern-1-violence-reported'],
         questions: ['concern_1_top3', 'concern_1_victim', 'concern_1_reported'],
       },
     ]);
@@ -303,6 +304,7 @@ describe('what a change drops, and why', () => {
       kind: 'taken',
       about: { question: 'concern_2', code: 'property' },
       because: { question: 'concern_1', code: 'property' },
+      pages: ['concern-2', 'concern-2-property'],
       questions: ['concern_2', 'concern_2_top3', 'concern_2_victim'],
     });
     expect(removed).toHaveLength(2);
@@ -316,6 +318,7 @@ describe('what a change drops, and why', () => {
         kind: 'not-reached',
         about: { question: 'concern_1_victim', code: 'yes' },
         because: { question: 'concern_1_victim', code: 'no' },
+        pages: ['concern-1-violence-reported'],
         questions: ['concern_1_reported'],
       },
     ]);
@@ -328,6 +331,7 @@ describe('what a change drops, and why', () => {
         kind: 'not-reached',
         about: { question: 'concern_3', code: 'asb' },
         because: { question: 'concern_3' },
+        pages: ['concern-3-asb'],
         questions: ['concern_3_top3'],
       },
     ]);
