@@ -1,5 +1,5 @@
 import type { Question, Survey } from '../survey/definition.ts';
-import { optionsOf } from '../survey/definition.ts';
+import { keyOf, optionsOf } from '../survey/definition.ts';
 import type { Report, Tally } from './report.ts';
 
 /**
@@ -186,7 +186,7 @@ export function aboutYouTables(survey: Survey, report: Report): Table[] {
     const labels = [...labelsOf(question)].filter(([code]) => code !== 'prefer_not_to_say');
     return {
       id: `about-you-${id}`,
-      title: question?.label ?? id,
+      title: question ? keyOf(question) : id,
       baseText: `Of ${a.base} respondents who reached this page`,
       columns: ['Answer', 'Count', '%'],
       rows: [
