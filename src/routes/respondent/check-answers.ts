@@ -6,9 +6,11 @@ import { CHECK_ANSWERS } from '../../survey/definition.ts';
 import type { Journey } from '../../survey/journey.ts';
 import { BUTTON_BODY_LIMIT, base, bodyRecord, buttonForm, CSRF_FIELD, pageUrl, type Respondents } from './context.ts';
 import { DEFAULT_GUARD_SETTINGS, firstFlag, HONEYPOT_FIELD, honeypotFilled, sentTooFast } from './guards.ts';
-import { backLink, summaryRows } from './view-models.ts';
+import { backLink, nothingAnswered, removalMessages, summarySections } from './view-models.ts';
 
-type SlugRoute = { Params: { slug: string } };
+type SlugRoute = { Params: { slug: string }; Querystring: { removed?: string } };
+
+const TITLE = 'Check your answers before sending them';
 
 const REFRESHED = 'Your session was refreshed, please press Send answers again. Your answers have not been sent yet.';
 
@@ -16,12 +18,22 @@ const REFRESHED = 'Your session was refreshed, please press Send answers again. 
 export default async function checkAnswersRoutes(app: FastifyInstance, r: Respondents) {
   const minCompletionMs = r.opts.minCompletionMs ?? DEFAULT_GUARD_SETTINGS.minCompletionMs;
 
-  const renderCheckAnswers = (request: FastifyRequest, reply: FastifyReply, j: Journey, notice?: string) => {
+  const renderCheckAnswers = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    j: Journey,
+    notice?: string,
+    removals: string[] = [],
+  ) => {
     const { survey } = request;
     return reply.view('pages/check-answers.eta', {
-      title: 'Check your answers before sending them',
+      title: `${TITLE} – ${survey.title}`,
+      heading: TITLE,
       survey,
-      rows: summaryRows(j, base(survey)),
+      sections: summarySections(j, base(survey)),
+      // Sending with nothing answered is allowed (every question may be left blank), but never unnoticed.
+      empty: nothingAnswered(j),
+      removals,
       back: backLink(base(survey), j.route, CHECK_ANSWERS),
       action: pageUrl(survey, CHECK_ANSWERS),
       csrfToken: r.formToken(request, reply),
@@ -37,9 +49,12 @@ export default async function checkAnswersRoutes(app: FastifyInstance, r: Respon
   };
 
   app.get<SlugRoute>('/s/:slug/check-answers', { preHandler: [r.loadSurvey, r.loadDraft] }, async (request, reply) => {
+    const { survey } = request;
     const j = request.draft.journey;
-    if (!j.complete) return reply.redirect(pageUrl(request.survey, j.next), 303);
-    return renderCheckAnswers(request, reply, j);
+    if (!j.complete) return reply.redirect(pageUrl(survey, j.next), 303);
+    // What the last change dropped, told here once it is done (see removals.ts).
+    const removed = r.removals.open(request.query.removed, r.draftToken(request), survey);
+    return renderCheckAnswers(request, reply, j, undefined, removalMessages(survey, removed, j.route));
   });
 
   app.post<SlugRoute>(
@@ -68,6 +83,6 @@ export default async function checkAnswersRoutes(app: FastifyInstance, r: Respon
     const row = token ? await findSent(app.db, survey, hashDraftToken(token)) : undefined;
     if (!row) return reply.redirect(base(survey), 303);
     if (row.status === 'partial') return reply.redirect(pageUrl(survey, storedJourney(survey, row.answers).next), 303);
-    return reply.view('pages/thank-you.eta', { title: 'Thank you', survey });
+    return reply.view('pages/thank-you.eta', { title: `Thank you – ${survey.title}`, survey });
   });
 }
