@@ -424,8 +424,8 @@ describe('changing an answer from Check your answers', () => {
     expect(followUp.location).toMatch(
       /^\/s\/csp-2019\/concern-1-property\?return=check-answers&removed=[\w-]+\.[\w-]+$/,
     );
-    // Told at once, and carried on to Check your answers.
-    expect(followUp.page.body).toContain(ASB_REMOVED);
+    // Carried on to Check your answers, to be told there; the page is left to its question.
+    expect(followUp.page.body).not.toContain('Answers removed');
     expect(followUp.page.body).toContain('href="/s/csp-2019/concern-1?return=check-answers" class="govuk-back-link"');
     const carried = hiddenFields(followUp.page.body);
     expect(carried.return).toBe('check-answers');
@@ -481,7 +481,7 @@ describe('changing an answer from Check your answers', () => {
     const back = await follow(r, await r.post('concern-1-asb', { concern_1_victim: 'no', return: 'check-answers' }));
     expect(back.location).toMatch(/^\/s\/csp-2019\/check-answers\?removed=/);
     expect(back.page.body).toContain(
-      'Your answer to ‘Reported the anti-social behaviour to the Police’ was removed because you changed your answer to ‘Victim of anti-social behaviour’ to No.',
+      'Your answer to ‘Reported the ASB to the Police’ was removed because you changed your answer to ‘Victim of ASB’ to No.',
     );
   });
 
@@ -552,8 +552,8 @@ describe('check your answers', () => {
       'Local authority area',
       'Most important issue',
       'Top 3 Anti-Social Behaviour (ASB) issues',
-      'Victim of anti-social behaviour',
-      'Reported the anti-social behaviour to the Police',
+      'Victim of ASB',
+      'Reported the ASB to the Police',
       'Second most important issue',
       'Top 3 Violence issues',
       'Victim of violent crime',
@@ -612,6 +612,25 @@ describe('an old tab after "Start again" in another', () => {
     expect(await snapshot()).toEqual(before);
     // Pressing Continue on the page shown saves it into the new draft.
     expect(await r.answer('area', { _csrf: csrfTokenIn(onRoute.body), area: 'gravesham' })).toBe('concern-1');
+  });
+
+  it('refuses the old tab’s Send with 403, saying nothing was sent, when the new draft is not finished', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you', 'postcode']) await r.answer(page);
+    const oldTab = r.csrf;
+    const startPage = await r.get('');
+    await r.post('start', { restart: 'yes', _csrf: csrfTokenIn(startPage.body) });
+    const before = await snapshot();
+    const send = await r.post('check-answers', { _csrf: oldTab });
+    expect(send.statusCode).toBe(403);
+    expect(send.body).toContain('Your session was refreshed');
+    expect(send.body).toContain('Your answers were not sent');
+    expect(await snapshot()).toEqual(before);
+    expect((await t.db.selectFrom('responses').select('status').execute()).map((x) => x.status)).toEqual([
+      'partial',
+      'partial',
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { renderError } from '../../plugins/errors.ts';
 import { hashDraftToken } from '../../responses/anonymity.ts';
 import { findSent, sendDraft } from '../../responses/save-draft.ts';
 import { storedJourney } from '../../responses/stored-journey.ts';
@@ -41,11 +42,23 @@ export default async function checkAnswersRoutes(app: FastifyInstance, r: Respon
     });
   };
 
-  /** Send with a token that no longer matches: Check your answers again, as the draft holds them. */
+  /**
+   * Send with a token that no longer matches: Check your answers again, as the
+   * draft holds them; or, when the draft is a new one not yet finished (Start
+   * again in another tab), a page saying that nothing was sent.
+   */
   const refused = async (request: FastifyRequest, reply: FastifyReply) => {
     const row = await r.currentDraft(request, request.survey);
     if (row?.status !== 'partial') return reply.code(303).redirect(base(request.survey));
-    return renderCheckAnswers(request, reply, storedJourney(request.survey, row.answers), REFRESHED);
+    const j = storedJourney(request.survey, row.answers);
+    if (!j.complete)
+      return renderError(
+        reply,
+        403,
+        'Your session was refreshed',
+        `Your answers were not sent: the survey was started again, or its cookie was cleared, since the page was opened. Go to ${request.survey.title} to carry on.`,
+      );
+    return renderCheckAnswers(request, reply, j, REFRESHED);
   };
 
   app.get<SlugRoute>('/s/:slug/check-answers', { preHandler: [r.loadSurvey, r.loadDraft] }, async (request, reply) => {
