@@ -60,9 +60,10 @@ export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
       action: pageUrl(survey, page.id),
       back,
       returnToCheck: returning.toCheck,
-      // Carried on only towards Check your answers; on an ordinary next page it is told once.
+      // Coming back, the removals ride on to Check your answers and are told there, leaving the
+      // page to its question (its first option on a phone's first screen); otherwise here, once.
       removed: returning.toCheck ? removed : '',
-      removals: removalMessages(survey, returning.removed, j.route),
+      removals: returning.toCheck ? [] : removalMessages(survey, returning.removed, j.route),
       csrfToken: r.formToken(request, reply),
       notice,
     });
@@ -139,7 +140,7 @@ export default async function pageRoutes(app: FastifyInstance, r: Respondents) {
         return renderPage(request, reply.code(422), j, page, parsed.form, parsed.errors, returning);
       const after = journey(survey, { ...j.kept, [page.id]: parsed.answers });
       await saveDraft(app.db, survey, row, after, r.opts.now(), honeypot ? 'honeypot' : null);
-      // What this answer dropped is told on the next page, and on Check your answers when coming back to it.
+      // What this answer dropped is told on the next page, or on Check your answers when coming back to it.
       const removed = removedAnswers(survey, j.kept, page.id, after);
       if (returning.toCheck) {
         // Only what the change makes necessary: the first page the draft holds no answers for, else Check your answers.
