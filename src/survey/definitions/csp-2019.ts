@@ -14,7 +14,7 @@ interface Category {
   /** As the follow-up heading names it ("Property Crime", "Anti-Social Behaviour (ASB)"). */
   heading: string;
   victimQuestion: string;
-  /** What the respondent was a victim of, for the short keys and the context of "Did you report this to the Police?". */
+  /** What the respondent was a victim of, shortly: the keys and the context of "Did you report this to the Police?". */
   crime: string;
   top3: Option[];
 }
@@ -63,7 +63,7 @@ const categories: Category[] = [
     label: 'Town Centre safety',
     heading: 'Town Centre safety',
     victimQuestion: 'Have you ever been a victim of crime whilst in the Town Centre area?',
-    crime: 'crime in the Town Centre area',
+    crime: 'Town Centre crime',
     top3: [
       o('public_place_violence', 'Public place violence'),
       o('robbery', 'Robbery'),
@@ -83,7 +83,7 @@ const categories: Category[] = [
     label: 'Anti-social behaviour',
     heading: 'Anti-Social Behaviour (ASB)',
     victimQuestion: 'Have you ever been a victim of ASB?',
-    crime: 'anti-social behaviour',
+    crime: 'ASB',
     top3: [
       o('alcohol_asb', 'Alcohol-related ASB'),
       o('drugs', 'Using or dealing of drugs'),
@@ -103,7 +103,7 @@ const categories: Category[] = [
     label: 'Substance misuse',
     heading: 'Substance Misuse',
     victimQuestion: 'Have you ever been a victim of crime linked to substance misuse?',
-    crime: 'crime linked to substance misuse',
+    crime: 'substance misuse crime',
     top3: [
       o('alcohol_misuse', 'Alcohol misuse'),
       o('street_drinking', 'Street drinking'),
