@@ -19,6 +19,23 @@ afterEach(async () => {
 
 const ROBOTS = '<meta name="robots" content="noindex">';
 
+describe('the start page', () => {
+  it('says once, before the first question, that answers are saved as they go and how to come back', async () => {
+    t = await makeApp();
+    const start = (await t.app.inject({ url: '/s/csp-2019' })).body;
+    expect(start).toContain('Your answers are saved as you go');
+    expect(start).toContain('open this survey again on the same device within 90 days');
+    const r = new Respondent(t.app);
+    await r.start();
+    expect((await r.get('area')).body).not.toContain('saved as you go');
+  });
+
+  it('promises no longer a return than drafts are kept', async () => {
+    t = await makeApp({ config: { draftRetentionDays: 30 } });
+    expect((await t.app.inject({ url: '/s/csp-2019' })).body).toContain('on the same device within 30 days');
+  });
+});
+
 describe('search engines', () => {
   it('may index an open survey’s start page, and no other page', async () => {
     t = await makeApp();

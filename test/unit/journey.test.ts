@@ -570,7 +570,7 @@ describe('every path through the CSP survey', () => {
       fc.property(changesFromCheckAnswers, ({ changed, after, back }) => {
         const asked = back.steps.slice(0, -1).map((step) => step.next);
         // Each page asked is one the draft holds no answers for at that moment: never answered, or dropped...
-        back.steps.slice(0, -1).forEach((step) => expect(Object.hasOwn(step.kept, step.next)).toBe(false));
+        for (const step of back.steps.slice(0, -1)) expect(Object.hasOwn(step.kept, step.next)).toBe(false);
         // ...on the new route, once each, and never the page just changed.
         const route = ids(back.final.route);
         for (const id of asked) expect(route).toContain(id);
