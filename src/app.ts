@@ -40,6 +40,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** config.publicUrl: the only source of absolute links (share links, canonical URLs), never the Host header. */
     publicUrl: string;
+    /** config.publicUrlSet: false when links and QR codes point at localhost, which the pages making them say loudly. */
+    publicUrlSet: boolean;
     /** config.database: exports open it again, read-only, in their own worker thread. */
     database: DatabaseConfig;
   }
@@ -106,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxAge: '1h',
   });
   app.decorate('publicUrl', config.publicUrl);
+  app.decorate('publicUrlSet', config.publicUrlSet);
   app.decorate('database', { getter: () => config.database });
   await app.register(publicPages, { surveys: options.surveys, config, now: options.now ?? (() => new Date()) });
   await app.register(respondentRoutes, {
@@ -113,6 +116,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     now: options.now ?? (() => new Date()),
     secureCookies: config.publicUrl.startsWith('https:'),
     cookieSecret,
+    draftRetentionDays: config.draftRetentionDays,
+    indexStartPage: config.indexStartPage,
     ...options.respondent,
   });
   await app.register(adminRoutes, {

@@ -33,6 +33,10 @@ const envSchema = z.object({
   DRAFT_RETENTION_DAYS: z
     .union([z.literal('off'), z.coerce.number().int().min(1).max(36500)])
     .default(DEFAULT_DRAFT_RETENTION_DAYS),
+  INDEX_START_PAGE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 /**
@@ -80,6 +84,10 @@ export interface Config {
   database: DatabaseConfig;
   /** The address residents use, without a trailing slash: share links, canonical URLs, Secure cookies. */
   publicUrl: string;
+  /** Whether PUBLIC_URL was set; when not, links and QR codes point at localhost, and the pages that make them say so. */
+  publicUrlSet: boolean;
+  /** Whether search engines may index an open survey's start page (every other page is noindex). */
+  indexStartPage: boolean;
   /** COOKIE_SECRET; when unset, one kept beside the SQLite file or in the database (see db/secrets.ts). */
   cookieSecret?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -108,6 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     database: parseDatabaseUrl(e.DATABASE_URL, e.PG_POOL_SIZE),
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrlSet: e.PUBLIC_URL !== undefined,
+    indexStartPage: e.INDEX_START_PAGE,
     ...(e.COOKIE_SECRET ? { cookieSecret: e.COOKIE_SECRET } : {}),
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

@@ -60,6 +60,12 @@ try {
   // Fastify logs "Server listening at <address>" (the real port when PORT=0).
   await app.listen({ port: config.port, host: config.host });
   for (const survey of surveys) app.log.info(`survey "${survey.title}" at ${config.publicUrl}/s/${survey.slug}`);
+  if (!config.publicUrlSet) {
+    // Share links, QR codes and the paper form would all send residents to localhost: say so where it is seen.
+    const warning = `PUBLIC_URL is not set: share links, QR codes and the paper questionnaire point at ${config.publicUrl}, which works only on this machine. Set PUBLIC_URL to the address residents use.`;
+    app.log.warn(warning);
+    console.warn(`\n*** WARNING: ${warning} ***\n`);
+  }
 } catch (err) {
   app.log.error(err);
   process.exit(1);

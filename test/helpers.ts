@@ -24,6 +24,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     host: '127.0.0.1',
     database: { engine: 'sqlite', path: ':memory:' },
     publicUrl: 'http://localhost:3000',
+    publicUrlSet: true,
+    indexStartPage: true,
     cookieSecret: 'test-secret-test-secret-test-secret-0123',
     logLevel: 'silent',
     trustProxy: false,

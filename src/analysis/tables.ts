@@ -1,6 +1,6 @@
 import type { Chart } from '../charts/index.ts';
 import type { Question, Survey } from '../survey/definition.ts';
-import { optionsOf } from '../survey/definition.ts';
+import { keyOf, optionsOf } from '../survey/definition.ts';
 import type { Report, Tally } from './report.ts';
 
 /**
@@ -83,10 +83,10 @@ function firstQuestion(survey: Survey, id: string): Question | undefined {
   return survey.questionsById.get(id)?.[0];
 }
 
-/** A question's short name for tables: its key where it has one, else its label. */
+/** A question's short name for tables: its key (see keyOf). */
 export function questionTitle(survey: Survey, id: string): string {
-  const question = firstQuestion(survey, id) as (Question & { key?: string }) | undefined;
-  return question?.key ?? question?.label ?? id;
+  const question = firstQuestion(survey, id);
+  return question ? keyOf(question) : id;
 }
 
 /** What tables call a ranked question: its rank label, or the question itself. */

@@ -79,7 +79,13 @@ export default async function printRoutes(app: FastifyInstance, opts: PrintOptio
       privacyUrl: `${opts.publicUrl}/privacy`,
       pdfHref: `${htmlPath}.pdf`,
       hasPostcode: form?.questions.some((q) => q.question.type === 'text' && q.question.format === 'postcode'),
-      returnBy: schedule.closesAt && state.open ? formatWhen(new Date(schedule.closesAt)) : undefined,
+      // The closing date, on a form printed before the survey opens as well as while it is open.
+      returnBy:
+        schedule.closesAt && !(!state.open && state.reason === 'closed')
+          ? formatWhen(new Date(schedule.closesAt))
+          : undefined,
+      // Without PUBLIC_URL the printed address is localhost: no resident could follow it.
+      publicUrlUnset: !app.publicUrlSet,
       closed: !state.open && state.reason === 'closed' ? formatWhen(state.at) : undefined,
     });
   });

@@ -22,8 +22,8 @@ export type ParseResult =
 /** The name of the "Prefer not to say" box beside a text field. */
 export const preferNotField = (question: Question) => `${question.id}-prefer-not-to-say`;
 
-/** Field names that belong to the page's form itself rather than to a question. */
-const CONTROL_FIELDS = new Set(['_csrf', 'return']);
+/** Field names that belong to the page's form itself rather than to a question (the way back, removals still to tell). */
+const CONTROL_FIELDS = new Set(['_csrf', 'return', 'removed']);
 
 const MAX_FIELD_VALUES = 50;
 

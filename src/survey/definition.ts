@@ -13,6 +13,13 @@ const paragraphs = z.array(text);
 
 const option = z.object({ code, label: text, hint: text.optional() });
 
+/**
+ * Options shown under a heading of their own (radio or checkbox sections).
+ * The groups take the options in their order; options after the last group
+ * are shown after them, unheaded. Codes and their order are unchanged.
+ */
+const optionGroup = z.strictObject({ heading: text, codes: z.array(code).min(1) });
+
 export const conditionSchema = z.union([
   z.strictObject({ question: questionId, equals: code }),
   z.strictObject({ question: questionId, includes: code }),
@@ -20,7 +27,16 @@ export const conditionSchema = z.union([
 
 const questionBase = {
   id: questionId,
+  /** The question as the survey words it: printed on paper, and shown online (as the lead when there is a heading). */
   label: text,
+  /**
+   * A short heading shown online instead of the label as the question's legend
+   * (the page's h1 when it heads the page), with the label as the lead
+   * paragraph under it: a long wording then leaves the first option on a phone's first screen.
+   */
+  heading: text.optional(),
+  /** A short noun phrase naming the answer on Check your answers and in the analysts' tables ("Gender"). */
+  key: text.optional(),
   hint: text.optional(),
   /** Analysis: count this question's answers separately for each answer to that question (its category). */
   groupBy: questionId.optional(),
@@ -30,6 +46,7 @@ const singleChoice = z.strictObject({
   ...questionBase,
   type: z.literal('single'),
   options: z.array(option).min(1),
+  groups: z.array(optionGroup).optional(),
   /** Leave out options already given as the answer to these questions ("categories already chosen"). */
   excludeAnswersOf: z.array(questionId).optional(),
 });
@@ -38,6 +55,7 @@ const multipleChoice = z.strictObject({
   ...questionBase,
   type: z.literal('multiple'),
   options: z.array(option).min(1),
+  groups: z.array(optionGroup).optional(),
   max: z.number().int().min(1),
   /** The thing counted in the "too many ticks" message: "Select up to 3 {noun}". */
   noun: text.optional(),
@@ -63,8 +81,12 @@ const routeEntry = z.strictObject({ when: conditionSchema.optional(), goto: page
 
 const pageSchema = z.strictObject({
   id: pageId,
-  /** The page heading; a page with one question and no title uses the question as its heading. */
+  /** The page heading; a page without one uses its first question (its heading, or label) as the heading. */
   title: text.optional(),
+  /** Where the respondent is, in words, shown as a caption over the heading ("Your priorities"): all pages or none. */
+  section: text.optional(),
+  /** The heading this page's answers are listed under on Check your answers; the section when not given. */
+  summaryHeading: text.optional(),
   intro: paragraphs.optional(),
   questions: z.array(questionSchema).min(1),
   next: z.array(routeEntry).min(1),
@@ -130,6 +152,7 @@ type SurveyShape = z.infer<typeof surveyShape>;
 const surveySchema = surveyShape.superRefine(checkStructure);
 
 export type Option = z.infer<typeof option>;
+export type OptionGroup = z.infer<typeof optionGroup>;
 export type Condition = z.infer<typeof conditionSchema>;
 export type Question = z.infer<typeof questionSchema>;
 export type Page = z.infer<typeof pageSchema>;
@@ -181,6 +204,11 @@ export function optionsOf(question: Question): Option[] {
     case 'text':
       return question.preferNotToSay ? [question.preferNotToSay] : [];
   }
+}
+
+/** What Check your answers and the analysts' tables call a question: its key, else its heading, else its label. */
+export function keyOf(question: Question): string {
+  return question.key ?? question.heading ?? question.label;
 }
 
 /** Raised when a survey definition cannot be served; lists every problem found. */
@@ -271,6 +299,8 @@ function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
           `question "${question.id}" allows ${question.max} ticks but has ${question.options.length} options`,
           at,
         );
+      if ((question.type === 'single' || question.type === 'multiple') && question.groups)
+        checkGroups(question.id, codes, question.groups, (message) => problem(message, at));
       if (question.groupBy && !codesOf.has(question.groupBy))
         problem(`question "${question.id}" is grouped by unknown question "${question.groupBy}"`, at);
       if (question.type === 'single')
@@ -293,6 +323,10 @@ function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
           );
       }
     });
+    const keys = page.questions.map(keyOf);
+    const twice = keys.find((k, j) => keys.indexOf(k) !== j);
+    if (twice)
+      problem(`two questions on page "${page.id}" are both called "${twice}" on Check your answers`, ['pages', i]);
     const last = page.next[page.next.length - 1];
     if (last?.when) problem(`page "${page.id}" needs a last route without "when" (the default)`, ['pages', i, 'next']);
   });
@@ -316,6 +350,15 @@ function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
       }
     }
   }
+  const sectioned = survey.pages.filter((p) => p.section).length;
+  if (sectioned && sectioned < survey.pages.length)
+    for (const [i, page] of survey.pages.entries())
+      if (!page.section)
+        problem(`page "${page.id}" has no section while other pages have one: give every page a section, or none`, [
+          'pages',
+          i,
+          'section',
+        ]);
   if (survey.analysis) {
     const a = survey.analysis;
     const ids: [string, string][] = [
@@ -374,4 +417,18 @@ function checkStructure(survey: SurveyShape, ctx: z.RefinementCtx): void {
   visit(survey.start);
   for (const page of survey.pages)
     if (!state.has(page.id)) problem(`page "${page.id}" cannot be reached from the start`, ['pages']);
+}
+
+/**
+ * Option groups take the options in their order, each code once: so the
+ * sections show the codes in codebook order, and none is lost or shown twice.
+ */
+function checkGroups(id: string, codes: string[], groups: OptionGroup[], problem: (message: string) => void): void {
+  const grouped = groups.flatMap((g) => g.codes);
+  for (const c of grouped)
+    if (!codes.includes(c)) problem(`question "${id}" groups the code "${c}", which is not one of its options`);
+  const twice = grouped.find((c, k) => grouped.indexOf(c) !== k);
+  if (twice) problem(`question "${id}" puts the code "${twice}" in two groups`);
+  if (grouped.some((c, k) => codes[k] !== c))
+    problem(`question "${id}" must group its options in their order, from the first (ungrouped ones come last)`);
 }

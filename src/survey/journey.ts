@@ -21,7 +21,13 @@ export type Values = Record<string, Value>;
 export interface Journey {
   /** Pages on the respondent's route, in order: every submitted page, then the one to answer next (if any). */
   route: Page[];
-  /** The page to show next: the first on the route not yet submitted, or check-answers. */
+  /**
+   * The page to show next: the first on the route not yet submitted, or
+   * check-answers. After a change made from Check your answers this is where
+   * the respondent goes: the first page on the new route whose answers the
+   * draft does not keep (never answered, or dropped by the change), so only
+   * what the change makes necessary is asked before coming back.
+   */
   next: string;
   /** Every page on the route has been submitted. */
   complete: boolean;
@@ -242,3 +248,143 @@ function inCodebookOrder(question: Question, codes: string[]): string[] {
     .filter((c) => known.has(c))
     .sort((a, b) => (known.get(a) as number) - (known.get(b) as number));
 }
+
+/**
+ * Answers a change dropped, and why, so the respondent can be told: a page no
+ * longer on the route (its follow-up of a category no longer chosen, with the
+ * pages that followed it), or an answer no longer on offer (a later concern
+ * now equal to the new first one).
+ */
+export interface Removal {
+  /**
+   * `not-reached`: the route's condition to the pages no longer holds;
+   * `taken`: the answer is now given to an earlier question it may not repeat;
+   * `other`: a reason this survey's routing cannot name (still reported).
+   */
+  kind: 'not-reached' | 'taken' | 'other';
+  /** The pages whose answers were dropped, each after the pages that lead to it. */
+  pages: string[];
+  /** The questions whose answers were dropped, in the order of the pages. */
+  questions: string[];
+  /** not-reached: the condition that led to them; taken: the dropped answer itself. */
+  about?: { question: string; code: string };
+  /** The answer that caused it, as it is now; no code when it is now blank. */
+  because?: { question: string; code?: string };
+}
+
+const predecessorsOf = new WeakMap<Survey, Map<string, Page[]>>();
+
+/** The pages that route to each page. */
+function predecessors(survey: Survey, id: string): Page[] {
+  let all = predecessorsOf.get(survey);
+  if (!all) {
+    all = new Map();
+    for (const page of survey.pages)
+      for (const { goto } of page.next) {
+        const list = all.get(goto) ?? [];
+        if (!list.includes(page)) list.push(page);
+        all.set(goto, list);
+      }
+    predecessorsOf.set(survey, all);
+  }
+  return all.get(id) ?? [];
+}
+
+/** Every page's answers flattened by question id. */
+function flatten(answers: Answers): Values {
+  const values: Values = {};
+  for (const page of Object.values(answers)) Object.assign(values, page);
+  return values;
+}
+
+/**
+ * What a change to the page `changed` dropped from a draft: the answered
+ * pages of `before` (what the draft kept before the change) that `after` (the
+ * journey with the change) no longer keeps, other than the changed page
+ * itself, grouped by their cause. Every dropped answer is in exactly one removal.
+ */
+export function removedAnswers(survey: Survey, before: Answers, changed: string, after: Journey): Removal[] {
+  const dropped = Object.keys(before).filter(
+    (id) =>
+      id !== changed &&
+      Object.hasOwn(before, id) &&
+      survey.pageById.has(id) &&
+      Object.keys(before[id] ?? {}).length > 0 &&
+      !Object.hasOwn(after.kept, id),
+  );
+  if (!dropped.length) return [];
+  const reach = (id: string) => survey.reachableFrom.get(id)?.size ?? 0;
+  // A page reaches more pages than any page it leads to: this puts each page after those that lead to it.
+  dropped.sort((a, b) => reach(b) - reach(a));
+  const was = flatten(before);
+  const now = flatten(after.kept);
+  const removals: Removal[] = [];
+  const removalOf = new Map<string, Removal>();
+  const add = (removal: Removal) => {
+    const same = removals.find(
+      (r) =>
+        r.kind === removal.kind &&
+        JSON.stringify([r.about, r.because]) === JSON.stringify([removal.about, removal.because]),
+    );
+    if (same) {
+      same.pages.push(...removal.pages);
+      same.questions.push(...removal.questions);
+      return same;
+    }
+    removals.push(removal);
+    return removal;
+  };
+  for (const id of dropped) {
+    const page = survey.pageById.get(id) as Page;
+    const questions = page.questions.map((q) => q.id).filter((q) => Object.hasOwn(before[id] ?? {}, q));
+    removalOf.set(id, add({ ...causeOf(survey, page, before, removalOf, was, now), pages: [id], questions }));
+  }
+  return removals;
+}
+
+/** Why a page's answers were dropped: see Removal. */
+function causeOf(
+  survey: Survey,
+  page: Page,
+  before: Answers,
+  removalOf: ReadonlyMap<string, Removal>,
+  was: Values,
+  now: Values,
+): Omit<Removal, 'pages' | 'questions'> {
+  for (const question of page.questions) {
+    if (question.type !== 'single' || !question.excludeAnswersOf) continue;
+    const value = before[page.id]?.[question.id];
+    const earlier = question.excludeAnswersOf.find((other) => typeof value === 'string' && now[other] === value);
+    if (earlier && typeof value === 'string')
+      return {
+        kind: 'taken',
+        about: { question: question.id, code: value },
+        because: { question: earlier, code: value },
+      };
+  }
+  // The page that led here before the change: if it was dropped too, this page goes with it.
+  const leading = predecessors(survey, page.id).filter(
+    (p) => Object.hasOwn(before, p.id) && nextPageId(p, was) === page.id,
+  );
+  for (const p of leading) {
+    const removal = removalOf.get(p.id);
+    if (removal) return { kind: removal.kind, ...pick(removal) };
+  }
+  for (const p of leading) {
+    const entry = p.next.find((e) => e.goto === page.id && e.when && matches(e.when, was) && !matches(e.when, now));
+    if (!entry?.when) continue;
+    const code = 'equals' in entry.when ? entry.when.equals : entry.when.includes;
+    const current = now[entry.when.question];
+    return {
+      kind: 'not-reached',
+      about: { question: entry.when.question, code },
+      because: { question: entry.when.question, ...(typeof current === 'string' ? { code: current } : {}) },
+    };
+  }
+  return { kind: 'other' };
+}
+
+const pick = (r: Removal) => ({
+  ...(r.about ? { about: r.about } : {}),
+  ...(r.because ? { because: r.because } : {}),
+});

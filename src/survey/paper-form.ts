@@ -42,6 +42,8 @@ export interface PaperQuestion {
   instruction: string;
   /** The boxes to tick (empty for a write-in question). */
   options: PaperOption[];
+  /** The boxes under headings of their own (the definition's option groups); the rest of `options` follow them. */
+  groups: { heading: string; options: PaperOption[] }[];
   /** A write-in question's "Prefer not to say" box. */
   preferNotToSay?: PaperOption;
   /** Where to go if this question, which decides the route, is left blank. */
@@ -227,6 +229,13 @@ export function paperForm(survey: Survey): PaperForm {
         paragraphs: question.type === 'text' ? (question.paragraphs ?? []) : [],
         instruction,
         options,
+        groups:
+          question.type === 'single' || question.type === 'multiple'
+            ? (question.groups ?? []).map((g) => ({
+                heading: g.heading,
+                options: options.filter((o) => g.codes.includes(o.code)),
+              }))
+            : [],
         ...(question.type === 'text' && question.preferNotToSay
           ? { preferNotToSay: { code: question.preferNotToSay.code, label: question.preferNotToSay.label } }
           : {}),

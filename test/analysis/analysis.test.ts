@@ -176,6 +176,8 @@ describe('percentages', () => {
     expect(asb?.rows.filter((r) => r.marked)).toHaveLength(2);
     expect(asb?.rows).toHaveLength(11);
     const gender = sectionGroups(survey, report, 'about-you')[0]?.tables.find((tb) => tb.id === 'about-you-gender');
+    // Titled by the question's key, not its bare wording "Are you?".
+    expect(gender?.title).toBe('Gender');
     expect(gender?.rows.map((r) => r.cells)).toEqual([
       ['Male', 1, 25],
       ['Female', 2, 50],

@@ -97,25 +97,34 @@ interface AxeResult {
 /**
  * Runs axe-core on the page (JavaScript must be enabled in its context) and
  * returns its violations as readable text: `blocking` (impact serious or
- * critical) and `other` (moderate or minor).
+ * critical) and `other` (moderate or minor). `bestPractice` adds axe's
+ * best-practice rules to the WCAG ones: "region" (all content inside
+ * landmarks), heading order, one main landmark and the like.
  */
-export async function axe(page: Page, label: string): Promise<{ blocking: string[]; other: string[] }> {
+export async function axe(
+  page: Page,
+  label: string,
+  { bestPractice = false }: { bestPractice?: boolean } = {},
+): Promise<{ blocking: string[]; other: string[] }> {
   // Evaluated through the DevTools protocol: an injected <script> tag would be
   // (rightly) refused by the page's Content-Security-Policy.
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async (tags) => {
-    const run = (
-      window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeResult[] }> } }
-    ).axe.run;
-    const results = await run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
-    return results.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      helpUrl: v.helpUrl,
-      nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
-    }));
-  }, AXE_TAGS);
+  const violations = await page.evaluate(
+    async (tags) => {
+      const run = (
+        window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeResult[] }> } }
+      ).axe.run;
+      const results = await run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+      return results.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        helpUrl: v.helpUrl,
+        nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
+      }));
+    },
+    bestPractice ? [...AXE_TAGS, 'best-practice'] : AXE_TAGS,
+  );
   const describe = (v: AxeResult) =>
     `${label} (${page.url()}): [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n` +
     v.nodes

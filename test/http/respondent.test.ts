@@ -378,6 +378,262 @@ describe('bad input is refused and stores nothing', () => {
   });
 });
 
+/** A finished route (ASB as the first concern, a victim who did not report it, violence second), at Check your answers. */
+async function atCheckAnswers(concern2 = 'violence') {
+  const r = new Respondent(t.app);
+  await r.start();
+  await r.answer('area', { area: 'gravesham' });
+  await r.answer('concern-1', { concern_1: 'asb' });
+  await r.answer('concern-1-asb', { concern_1_top3: ['drugs', 'fly_tipping'], concern_1_victim: 'yes' });
+  await r.answer('concern-1-asb-reported', { concern_1_reported: 'no' });
+  await r.answer('concern-2', { concern_2: concern2 });
+  await r.answer(`concern-2-${concern2.replaceAll('_', '-')}`, { concern_2_victim: 'no' });
+  await r.answer('concern-3');
+  await r.answer('about-you', { gender: 'female', ethnicity: 'polish' });
+  expect(await r.answer('postcode', { postcode: 'DA12 1AU' })).toBe('check-answers');
+  return r;
+}
+
+/** Follows a redirect as a browser would, returning the page it leads to. */
+async function follow(r: Respondent, res: { statusCode: number; headers: Record<string, unknown> }) {
+  expect(res.statusCode).toBe(303);
+  const location = String(res.headers.location);
+  expect(location.startsWith('/s/csp-2019/')).toBe(true);
+  return { location, page: await r.get(location.slice('/s/csp-2019/'.length)) };
+}
+
+/** The hidden fields a page's form carries back (the way back to Check your answers, the removals to tell). */
+function hiddenFields(html: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const m of html.matchAll(/<input type="hidden" name="(return|removed)" value="([^"]*)">/g))
+    fields[m[1] as string] = (m[2] as string).replaceAll('&amp;', '&');
+  return fields;
+}
+
+const ASB_REMOVED =
+  'Your answers about Anti-social behaviour as your most important issue were removed because you changed your most important issue to Property crime.';
+
+describe('changing an answer from Check your answers', () => {
+  it('asks only the new follow-up, comes back to Check your answers and says what was removed', async () => {
+    const r = await atCheckAnswers();
+    const check = await r.get('check-answers');
+    expect(check.body).toContain('href="/s/csp-2019/concern-1?return=check-answers"');
+
+    const changed = await r.post('concern-1', { concern_1: 'property', return: 'check-answers' });
+    const followUp = await follow(r, changed);
+    expect(followUp.location).toMatch(
+      /^\/s\/csp-2019\/concern-1-property\?return=check-answers&removed=[\w-]+\.[\w-]+$/,
+    );
+    // Carried on to Check your answers, to be told there; the page is left to its question.
+    expect(followUp.page.body).not.toContain('Answers removed');
+    expect(followUp.page.body).toContain('href="/s/csp-2019/concern-1?return=check-answers" class="govuk-back-link"');
+    const carried = hiddenFields(followUp.page.body);
+    expect(carried.return).toBe('check-answers');
+
+    const answered = await r.post('concern-1-property', {
+      concern_1_top3: ['scams'],
+      concern_1_victim: 'no',
+      ...carried,
+    });
+    const back = await follow(r, answered);
+    expect(back.location).toMatch(/^\/s\/csp-2019\/check-answers\?removed=/);
+    expect(back.page.statusCode).toBe(200);
+    expect(back.page.body).toContain('Answers removed');
+    expect(back.page.body).toContain(ASB_REMOVED);
+    // The second concern, About you and the postcode were not asked again, and are all still there.
+    for (const kept of ['Violence', 'Female', 'Polish', 'DA12 1', 'Theft through ‘scams’/deception'])
+      expect(back.page.body).toContain(kept);
+    expect(back.page.body).not.toContain('Fly-tipping');
+    // Told once: Check your answers opened again says nothing more.
+    expect((await r.get('check-answers')).body).not.toContain('Answers removed');
+
+    await r.post('check-answers');
+    const row = await onlyResponse();
+    expect(row.status).toBe('complete');
+    expect(await valuesOf(row.id)).toMatchObject({
+      concern_1: ['property'],
+      concern_1_top3: ['scams'],
+      concern_2: ['violence'],
+    });
+    expect(row.answers).not.toContain('fly_tipping');
+  });
+
+  it('asks "Did you report" after a change to Yes, then comes straight back', async () => {
+    const r = await atCheckAnswers();
+    await r.answer('concern-2-violence', { concern_2_victim: 'no' });
+    const changed = await r.post('concern-2-violence', { concern_2_victim: 'yes', return: 'check-answers' });
+    const reported = await follow(r, changed);
+    expect(reported.location).toBe('/s/csp-2019/concern-2-violence-reported?return=check-answers');
+    expect(reported.page.body).not.toContain('Answers removed');
+    // The question names what "this" is.
+    expect(reported.page.body).toContain('Did you report this to the Police?');
+    expect(reported.page.body).toContain('About the violent crime you were a victim of.');
+    const back = await follow(
+      r,
+      await r.post('concern-2-violence-reported', { concern_2_reported: 'yes', return: 'check-answers' }),
+    );
+    expect(back.location).toBe('/s/csp-2019/check-answers');
+    expect(back.page.body).toContain('Reported the violent crime to the Police');
+  });
+
+  it('says the reported answer was removed when the victim answer changes to No', async () => {
+    const r = await atCheckAnswers();
+    const back = await follow(r, await r.post('concern-1-asb', { concern_1_victim: 'no', return: 'check-answers' }));
+    expect(back.location).toMatch(/^\/s\/csp-2019\/check-answers\?removed=/);
+    expect(back.page.body).toContain(
+      'Your answer to ‘Reported the ASB to the Police’ was removed because you changed your answer to ‘Victim of ASB’ to No.',
+    );
+  });
+
+  it('asks the second concern again when the first now equals it, and says why its answers went', async () => {
+    const r = await atCheckAnswers('property');
+    const followUp = await follow(r, await r.post('concern-1', { concern_1: 'property', return: 'check-answers' }));
+    expect(followUp.location).toMatch(/^\/s\/csp-2019\/concern-1-property\?return=check-answers&removed=/);
+    const second = await follow(r, await r.post('concern-1-property', hiddenFields(followUp.page.body)));
+    expect(second.location).toMatch(/^\/s\/csp-2019\/concern-2\?return=check-answers&removed=/);
+    expect(second.page.body).not.toContain('value="property"');
+    const next = await follow(
+      r,
+      await r.post('concern-2', { concern_2: 'substance', ...hiddenFields(second.page.body) }),
+    );
+    expect(next.location).toMatch(/^\/s\/csp-2019\/concern-2-substance\?return=check-answers&removed=/);
+    const back = await follow(r, await r.post('concern-2-substance', hiddenFields(next.page.body)));
+    expect(back.location).toMatch(/^\/s\/csp-2019\/check-answers\?removed=/);
+    expect(back.page.body).toContain(ASB_REMOVED);
+    expect(back.page.body).toContain(
+      'Your answers about Property crime as your second most important issue were removed because Property crime is now your most important issue.',
+    );
+  });
+
+  it('tells an ordinary Continue what it removed, on the next page only', async () => {
+    const r = await atCheckAnswers();
+    const next = await follow(r, await r.post('concern-1', { concern_1: 'property' }));
+    expect(next.location).toMatch(/^\/s\/csp-2019\/concern-1-property\?removed=/);
+    expect(next.page.body).toContain(ASB_REMOVED);
+    // Not carried further: the next page after that says nothing.
+    expect(hiddenFields(next.page.body)).toEqual({});
+    const after = await follow(r, await r.post('concern-1-property', {}));
+    expect(after.location).toBe('/s/csp-2019/concern-2');
+    expect(after.page.body).not.toContain('Answers removed');
+  });
+
+  it('ignores a removal message that was forged, altered or made for another draft', async () => {
+    const r = await atCheckAnswers();
+    const followUp = await follow(r, await r.post('concern-1', { concern_1: 'property', return: 'check-answers' }));
+    const sealed = hiddenFields(followUp.page.body).removed as string;
+    const other = await atCheckAnswers();
+    const [payload = '', mac = ''] = sealed.split('.');
+    for (const value of [sealed, `${payload}x.${mac}`, `${payload}.${mac.slice(0, -2)}AA`, 'nonsense', '']) {
+      const res = await other.get(`concern-2?removed=${encodeURIComponent(value)}`);
+      expect(res.statusCode).toBe(200);
+      expect(res.body).not.toContain('Answers removed');
+    }
+  });
+});
+
+describe('check your answers', () => {
+  it('lists the answers under headings by short keys, and carries the service name in its title', async () => {
+    const r = await atCheckAnswers();
+    const check = await r.get('check-answers');
+    expect(check.body).toContain(
+      '<title>Check your answers before sending them – Community Safety Priorities – Public Opinion Survey 2019</title>',
+    );
+    const headings = [...check.body.matchAll(/<h2 class="govuk-heading-m">([^<]+)<\/h2>/g)].map((m) => m[1]);
+    expect(headings).toEqual([
+      'Where you live',
+      'Your first priority',
+      'Your second priority',
+      'Your third priority',
+      'About you',
+      'Now send your answers',
+    ]);
+    const keys = [...check.body.matchAll(/<dt class="govuk-summary-list__key">([^<]+)<\/dt>/g)].map((m) => m[1]);
+    expect(keys).toEqual([
+      'Local authority area',
+      'Most important issue',
+      'Top 3 Anti-Social Behaviour (ASB) issues',
+      'Victim of ASB',
+      'Reported the ASB to the Police',
+      'Second most important issue',
+      'Top 3 Violence issues',
+      'Victim of violent crime',
+      'Third most important issue',
+      'Gender',
+      'Age',
+      'Ethnic background',
+      'Registered disabled',
+      'Postcode',
+    ]);
+    expect(check.body).not.toContain('You have not answered any of the questions');
+    await r.post('check-answers');
+    expect((await r.get('thank-you')).body).toContain(
+      '<title>Thank you – Community Safety Priorities – Public Opinion Survey 2019</title>',
+    );
+  });
+
+  it('warns that nothing has been answered, and still lets the respondent send', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you', 'postcode']) await r.answer(page);
+    const check = await r.get('check-answers');
+    expect(check.body).toContain('class="govuk-warning-text"');
+    expect(check.body).toContain('You have not answered any of the questions. You can still send your response');
+    expect(check.body).toContain('Send answers');
+    expect((await r.post('check-answers')).headers.location).toBe('/s/csp-2019/thank-you');
+    expect((await onlyResponse()).status).toBe('complete');
+  });
+});
+
+describe('an old tab after "Start again" in another', () => {
+  it('refuses the old page with 403 and "session refreshed", storing nothing, on or off the new route', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    await r.answer('area', { area: 'dartford' });
+    // The first tab shows concern-1 (and area, from Back); its token is bound to this draft.
+    const oldTab = r.csrf;
+    // A second tab starts again: a new draft, with a new cookie the first tab now sends too.
+    const startPage = await r.get('');
+    expect(startPage.body).toContain('Start again with no answers');
+    const restarted = await r.post('start', { restart: 'yes', _csrf: csrfTokenIn(startPage.body) });
+    expect(restarted.headers.location).toBe('/s/csp-2019/area');
+    const before = await snapshot();
+
+    // A page the new draft has not reached: explained, nothing stored.
+    const offRoute = await r.post('concern-1', { _csrf: oldTab, concern_1: 'asb' });
+    expect(offRoute.statusCode).toBe(403);
+    expect(offRoute.body).toContain('Your session was refreshed');
+    expect(offRoute.body).toContain('Nothing on that page was saved');
+    // A page on the new draft's route: shown again with the message and a fresh token.
+    const onRoute = await r.post('area', { _csrf: oldTab, area: 'gravesham' });
+    expect(onRoute.statusCode).toBe(403);
+    expect(onRoute.body).toContain(
+      'Your session was refreshed, please check this page and press Continue again. Nothing on this page was saved.',
+    );
+    expect(await snapshot()).toEqual(before);
+    // Pressing Continue on the page shown saves it into the new draft.
+    expect(await r.answer('area', { _csrf: csrfTokenIn(onRoute.body), area: 'gravesham' })).toBe('concern-1');
+  });
+
+  it('refuses the old tab’s Send with 403, saying nothing was sent, when the new draft is not finished', async () => {
+    const r = new Respondent(t.app);
+    await r.start();
+    for (const page of ['area', 'concern-1', 'concern-2', 'concern-3', 'about-you', 'postcode']) await r.answer(page);
+    const oldTab = r.csrf;
+    const startPage = await r.get('');
+    await r.post('start', { restart: 'yes', _csrf: csrfTokenIn(startPage.body) });
+    const before = await snapshot();
+    const send = await r.post('check-answers', { _csrf: oldTab });
+    expect(send.statusCode).toBe(403);
+    expect(send.body).toContain('Your session was refreshed');
+    expect(send.body).toContain('Your answers were not sent');
+    expect(await snapshot()).toEqual(before);
+    expect((await t.db.selectFrom('responses').select('status').execute()).map((x) => x.status)).toEqual([
+      'partial',
+      'partial',
+    ]);
+  });
+});
+
 describe('drafts', () => {
   it('lets a respondent who comes back resume where they were', async () => {
     const r = new Respondent(t.app);

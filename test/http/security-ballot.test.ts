@@ -434,11 +434,12 @@ describe('flagged responses in the analysis', () => {
       expect(Object.keys(report.questions.area.counts).sort(), query).toEqual(areas);
       const csv = parse((await analyst.get(`${base}/responses.csv${query}`)).body, { columns: true, bom: true });
       expect(csv.length, query).toBe(responses);
-      const table = parse((await analyst.get(`${base}/tables/area.csv${query}`)).body, { columns: true, bom: true });
+      const table: Record<string, string>[] = parse((await analyst.get(`${base}/tables/area.csv${query}`)).body, {
+        columns: true,
+        bom: true,
+      });
       expect(
-        table
-          .filter((row: Record<string, string>) => row.Count !== '0')
-          .map((row: Record<string, string>) => row.Count),
+        table.filter((row) => row.Count !== '0').map((row) => row.Count),
         query,
       ).toEqual(areas.map(() => '1'));
       const book = new ExcelJS.Workbook();

@@ -3,6 +3,7 @@ import {
   CHECK_ANSWERS,
   DefinitionError,
   defineSurvey,
+  keyOf,
   optionsOf,
   type Question,
   RESERVED_PAGE_IDS,
@@ -216,11 +217,12 @@ describe('the CSP 2019 definition', () => {
     it.each(Object.keys(FOLLOW_UPS))('for %s has its own top 3, victim question and heading', (category) => {
       const expected = FOLLOW_UPS[category]!;
       const id = `concern-${n}-${pageIdOf(category)}`;
-      const page = survey.pageById.get(id);
-      expect(page?.title).toBe(
+      // The council's long heading is the Top 3 question's wording, under a short heading.
+      const top3 = question(id, `concern_${n}_top3`);
+      expect(top3?.label).toBe(
         `You have stated that ${expected.heading} is your ${heading}. Please identify the Top 3 issues within this category that you feel needs addressing in your area:`,
       );
-      const top3 = question(id, `concern_${n}_top3`);
+      expect(top3?.heading).toBe(`Top 3 ${expected.heading} issues`);
       expect(codesAndLabels(top3)).toEqual(expected.top3);
       expect(top3?.type === 'multiple' && top3.max).toBe(3);
       const victim = question(id, `concern_${n}_victim`);
@@ -233,6 +235,9 @@ describe('the CSP 2019 definition', () => {
       const reported = question(`${id}-reported`, `concern_${n}_reported`);
       expect(reported?.type).toBe('yesno');
       expect(reported?.label).toBe('Did you report this to the Police?');
+      // Its context, in a hint and in its key, so that no two ranks' rows read the same.
+      expect(reported?.hint).toMatch(/^About the .+ you were a victim of\.$/);
+      expect(keyOf(reported as Question)).toMatch(/^Reported the .+ to the Police$/);
     });
   });
 
@@ -251,6 +256,41 @@ describe('the CSP 2019 definition', () => {
 
   it.each(Object.entries(ABOUT_YOU))('asks %s on the About you page with the codebook options', (id, options) => {
     expect(codesAndLabels(question('about-you', id))).toEqual(options);
+  });
+
+  it('groups the ethnic backgrounds under five headings, keeping the codes in their order', () => {
+    const ethnicity = question('about-you', 'ethnicity');
+    const groups = ethnicity?.type === 'single' ? (ethnicity.groups ?? []) : [];
+    expect(groups.map((g) => g.heading)).toEqual([
+      'White',
+      'Mixed or multiple ethnic groups',
+      'Asian or Asian British',
+      'Black or Black British',
+      'Eastern European',
+    ]);
+    const grouped = groups.flatMap((g) => g.codes);
+    expect([...grouped, 'other', 'prefer_not_to_say']).toEqual(ABOUT_YOU.ethnicity!.map(([code]) => code));
+  });
+
+  it('names every question shortly for Check your answers and the tables, keeping the wording', () => {
+    const keys = (pageId: string) => survey.pageById.get(pageId)?.questions.map((q) => [q.label, keyOf(q)]);
+    expect(keys('about-you')).toEqual([
+      ['Are you?', 'Gender'],
+      ['How old are you?', 'Age'],
+      ['Which of the following best describes your ethnic background?', 'Ethnic background'],
+      ['Are you registered disabled?', 'Registered disabled'],
+    ]);
+    expect(keyOf(question('concern-2', 'concern_2') as Question)).toBe('Second most important issue');
+    const reportedKeys = CATEGORIES.map(([c]) =>
+      keyOf(question(`concern-1-${pageIdOf(c)}-reported`, 'concern_1_reported')!),
+    );
+    expect(new Set(reportedKeys).size).toBe(CATEGORIES.length);
+  });
+
+  it('says where the respondent is on every page, in words', () => {
+    const sections = new Set(survey.pages.map((p) => p.section));
+    expect([...sections]).toEqual(['Where you live', 'Your priorities', 'About you', 'Nearly done']);
+    expect(survey.pageById.get('concern-2-asb-reported')?.summaryHeading).toBe('Your second priority');
   });
 
   it('asks About you under its own title and intro', () => {
@@ -573,6 +613,59 @@ describe('a broken survey definition is refused, naming the problem', () => {
     const problems = refused((s) => (s.pages[0].questions[0].excludeAnswersOf = ['flavour']));
     expect(problems).toContain(
       'pages.0.questions.0: question "colour" leaves out answers of unknown question "flavour"',
+    );
+  });
+
+  it('accepts short headings, keys, option groups and sections', () => {
+    const survey = tiny();
+    survey.pages[0].questions[0] = {
+      ...survey.pages[0].questions[0],
+      heading: 'Colour',
+      key: 'Favourite colour',
+      groups: [{ heading: 'Warm', codes: ['red'] }],
+    };
+    for (const page of survey.pages) page.section = 'Questions';
+    survey.pages[2].summaryHeading = 'Where you live';
+    const defined = defineSurvey(survey);
+    expect(keyOf(defined.pageById.get('colour')!.questions[0]!)).toBe('Favourite colour');
+  });
+
+  it('refuses an option group naming a code the question does not have', () => {
+    expect(refused((s) => (s.pages[0].questions[0].groups = [{ heading: 'Warm', codes: ['red', 'green'] }]))).toContain(
+      'pages.0.questions.0: question "colour" groups the code "green", which is not one of its options',
+    );
+  });
+
+  it('refuses option groups out of the options’ order, or with a code twice', () => {
+    expect(refused((s) => (s.pages[0].questions[0].groups = [{ heading: 'Cool', codes: ['blue'] }]))).toContain(
+      'pages.0.questions.0: question "colour" must group its options in their order, from the first (ungrouped ones come last)',
+    );
+    expect(
+      refused(
+        (s) =>
+          (s.pages[1].questions[0].groups = [
+            { heading: 'A', codes: ['scarlet'] },
+            { heading: 'B', codes: ['scarlet', 'crimson'] },
+          ]),
+      ),
+    ).toContain('pages.1.questions.0: question "shades" puts the code "scarlet" in two groups');
+  });
+
+  it('refuses option groups on a yes/no question', () => {
+    const problems = refused((s) => (s.pages[1].questions[1].groups = [{ heading: 'A', codes: ['yes'] }]));
+    expect(problems.join('\n')).toMatch(/pages\.1\.questions\.1/);
+  });
+
+  it('refuses a section on some pages only, naming the pages without one', () => {
+    expect(refused((s) => (s.pages[0].section = 'Colours'))).toEqual([
+      'pages.1.section: page "reds" has no section while other pages have one: give every page a section, or none',
+      'pages.2.section: page "where" has no section while other pages have one: give every page a section, or none',
+    ]);
+  });
+
+  it('refuses two questions on one page with the same key', () => {
+    expect(refused((s) => (s.pages[1].questions[1].key = 'Which reds?'))).toContain(
+      'pages.1: two questions on page "reds" are both called "Which reds?" on Check your answers',
     );
   });
 

@@ -7,6 +7,7 @@ import {
   type Journey,
   journey,
   nextPageId,
+  removedAnswers,
   type Values,
 } from '../../src/survey/journey.ts';
 import { cspSurvey } from '../helpers.ts';
@@ -277,6 +278,79 @@ describe('journey through the CSP survey', () => {
   });
 });
 
+describe('what a change drops, and why', () => {
+  const change = (id: string, answers: Answers[string]) => {
+    const after = journey(survey, { ...finished, [id]: answers });
+    return { after, removed: removedAnswers(survey, finished, id, after) };
+  };
+
+  it('names the old category when the first concern changes to a new one', () => {
+    const { after, removed } = change('concern-1', { concern_1: 'substance' });
+    expect(after.next).toBe('concern-1-substance');
+    expect(removed).toEqual([
+      {
+        kind: 'not-reached',
+        about: { question: 'concern_1', code: 'violence' },
+        because: { question: 'concern_1', code: 'substance' },
+        pages: ['concern-1-violence', 'concern-1-violence-reported'],
+        questions: ['concern_1_top3', 'concern_1_victim', 'concern_1_reported'],
+      },
+    ]);
+  });
+
+  it('names the later concern now equal to the first, with its follow-up', () => {
+    const { removed } = change('concern-1', { concern_1: 'property' });
+    expect(removed).toContainEqual({
+      kind: 'taken',
+      about: { question: 'concern_2', code: 'property' },
+      because: { question: 'concern_1', code: 'property' },
+      pages: ['concern-2', 'concern-2-property'],
+      questions: ['concern_2', 'concern_2_top3', 'concern_2_victim'],
+    });
+    expect(removed).toHaveLength(2);
+  });
+
+  it('names the reported answer when the victim answer changes to no', () => {
+    const { after, removed } = change('concern-1-violence', { concern_1_victim: 'no' });
+    expect(after.complete).toBe(true);
+    expect(removed).toEqual([
+      {
+        kind: 'not-reached',
+        about: { question: 'concern_1_victim', code: 'yes' },
+        because: { question: 'concern_1_victim', code: 'no' },
+        pages: ['concern-1-violence-reported'],
+        questions: ['concern_1_reported'],
+      },
+    ]);
+  });
+
+  it('says the concern is now blank when its answer is taken away', () => {
+    const { removed } = change('concern-3', {});
+    expect(removed).toEqual([
+      {
+        kind: 'not-reached',
+        about: { question: 'concern_3', code: 'asb' },
+        because: { question: 'concern_3' },
+        pages: ['concern-3-asb'],
+        questions: ['concern_3_top3'],
+      },
+    ]);
+  });
+
+  it('drops nothing, and says nothing, when the change keeps the route', () => {
+    expect(change('about-you', { gender: 'male' }).removed).toEqual([]);
+    expect(change('concern-1-violence', { concern_1_victim: 'yes', concern_1_top3: ['hate_crime'] }).removed).toEqual(
+      [],
+    );
+  });
+
+  it('does not count a follow-up left blank as answers dropped', () => {
+    const blank = { ...finished, 'concern-3-asb': {} };
+    const after = journey(survey, { ...blank, 'concern-3': { concern_3: 'substance' } });
+    expect(removedAnswers(survey, blank, 'concern-3', after)).toEqual([]);
+  });
+});
+
 // Properties over random respondents: every one is a full path through the survey.
 const routedNext = (route: Page[], answers: Answers, i: number) => {
   const before: Values = {};
@@ -460,6 +534,111 @@ describe('every path through the CSP survey', () => {
         for (const id of before) expect(draft[id]).toEqual(path.final.answers[id]);
         if (path.final.answers['about-you']) expect(draft['about-you']).toEqual(path.final.answers['about-you']);
         if (path.final.answers.postcode) expect(draft.postcode).toEqual(path.final.answers.postcode);
+      }),
+      PROPERTY_RUNS,
+    );
+  });
+
+  // The change from Check your answers, as the respondent routes make it: one page of a
+  // finished route answered afresh, then each page journey() asks for next until it is complete.
+  const changesFromCheckAnswers = paths.chain((path) =>
+    fc.nat().chain((pick) => {
+      const changed = path.final.route[pick % path.final.route.length] as Page;
+      const before: Values = {};
+      for (const p of path.final.route) {
+        if (p === changed) break;
+        Object.assign(before, path.final.answers[p.id]);
+      }
+      return pageAnswers(changed, before).chain((given) => {
+        const after = journey(survey, { ...path.final.kept, [changed.id]: given });
+        return walkFrom(survey, after.kept).map((back) => ({ path, changed, after, back }));
+      });
+    }),
+  );
+
+  /** The answers a step dropped, by question id, as removedAnswers reports them. */
+  const droppedBy = (before: Answers, changed: string, after: Journey) => {
+    const removed = removedAnswers(survey, before, changed, after);
+    const dropped = Object.keys(before)
+      .filter((id) => id !== changed && !Object.hasOwn(after.kept, id))
+      .flatMap((id) => Object.keys(before[id] ?? {}).map((q) => `${id}/${q}`));
+    return { removed, dropped };
+  };
+
+  it('asks, after a change from Check your answers, only pages the draft holds no answers for, then returns', () => {
+    fc.assert(
+      fc.property(changesFromCheckAnswers, ({ changed, after, back }) => {
+        const asked = back.steps.slice(0, -1).map((step) => step.next);
+        // Each page asked is one the draft holds no answers for at that moment: never answered, or dropped...
+        for (const step of back.steps.slice(0, -1)) expect(Object.hasOwn(step.kept, step.next)).toBe(false);
+        // ...on the new route, once each, and never the page just changed.
+        const route = ids(back.final.route);
+        for (const id of asked) expect(route).toContain(id);
+        expect(new Set(asked).size).toBe(asked.length);
+        expect(asked).not.toContain(changed.id);
+        // A page the change kept is asked again only if a later answer dropped it, and that drop is reported.
+        const reported = new Set<string>();
+        back.steps.slice(0, -1).forEach((step, i) => {
+          const next = back.steps[i + 1] as Journey;
+          for (const r of removedAnswers(survey, step.kept, step.next, next))
+            for (const q of r.questions) reported.add(q);
+        });
+        for (const id of asked)
+          if (Object.keys(after.kept[id] ?? {}).length)
+            for (const q of Object.keys(after.kept[id] ?? {})) expect(reported.has(q), `${id} asked again`).toBe(true);
+        // Back at Check your answers, every answer the flow did not ask for still as it was.
+        expect(back.final.complete).toBe(true);
+        for (const id of route) if (!asked.includes(id)) expect(back.final.answers[id]).toEqual(after.kept[id]);
+      }),
+      PROPERTY_RUNS,
+    );
+  });
+
+  it('asks nothing more than the new follow-up when a concern changes to a category not chosen elsewhere', () => {
+    const fresh = paths.chain((path) => {
+      const chosen = [1, 2, 3].map((n) => path.final.values[`concern_${n}`]);
+      const free = CATEGORIES.filter((c) => !chosen.includes(c));
+      return fc
+        .constantFrom(...free)
+        .chain((to) =>
+          walkFrom(survey, journey(survey, { ...path.final.kept, 'concern-1': { concern_1: to } }).kept).map(
+            (back) => ({ to, back }),
+          ),
+        );
+    });
+    fc.assert(
+      fc.property(fresh, ({ to, back }) => {
+        const asked = back.steps.slice(0, -1).map((step) => step.next);
+        expect(asked[0]).toBe(followUp(1, to));
+        // The follow-up, and "Did you report" only after a Yes to being a victim.
+        expect(asked.slice(1)).toEqual(
+          back.final.values.concern_1_victim === 'yes' ? [`${followUp(1, to)}-reported`] : [],
+        );
+      }),
+      PROPERTY_RUNS,
+    );
+  });
+
+  it('reports every answer a change drops, once, with its cause, and nothing it keeps', () => {
+    fc.assert(
+      fc.property(changesFromCheckAnswers, ({ path, changed, after, back }) => {
+        const steps: [Answers, string, Journey][] = [
+          [path.final.kept, changed.id, after],
+          ...back.steps
+            .slice(0, -1)
+            .map((step, i): [Answers, string, Journey] => [step.kept, step.next, back.steps[i + 1] as Journey]),
+        ];
+        for (const [before, id, next] of steps) {
+          const { removed, dropped } = droppedBy(before, id, next);
+          const reported = removed.flatMap((r) => r.questions);
+          expect([...reported].sort()).toEqual(dropped.map((d) => d.split('/')[1]).sort());
+          expect(new Set(reported).size).toBe(reported.length);
+          // The CSP survey's routing names the cause of every drop.
+          for (const r of removed) {
+            expect(r.kind).not.toBe('other');
+            expect(r.about && r.because).toBeTruthy();
+          }
+        }
       }),
       PROPERTY_RUNS,
     );

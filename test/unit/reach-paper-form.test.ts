@@ -86,7 +86,9 @@ describe('the paper form of a survey', () => {
     const survey = defineSurvey(csp2019);
     const form = paperForm(survey);
     expect(form.questions).toHaveLength(54);
-    expect(form.sections.filter((s) => s.title?.startsWith('You have stated that'))).toHaveLength(15);
+    // The council's wording is printed as written: the follow-up's long heading is its Top 3 question.
+    expect(form.questions.filter((q) => q.label.startsWith('You have stated that'))).toHaveLength(15);
+    expect(form.questions.find((q) => q.question.id === 'gender')?.label).toBe('Are you?');
     const reported = form.questions.filter((q) => q.question.id.endsWith('_reported'));
     expect(reported).toHaveLength(15);
     for (const q of reported) {
@@ -109,6 +111,16 @@ describe('the paper form of a survey', () => {
       'Now go to question 18.',
     ]);
     expect(form.questions.at(-1)?.preferNotToSay?.label).toBe('Prefer not to say');
+    // The ethnic backgrounds under their five headings, then Other and Prefer not to say, in codebook order.
+    const ethnicity = form.questions.find((q) => q.question.id === 'ethnicity');
+    expect(ethnicity?.groups.map((g) => [g.heading, g.options.length])).toEqual([
+      ['White', 3],
+      ['Mixed or multiple ethnic groups', 4],
+      ['Asian or Asian British', 5],
+      ['Black or Black British', 3],
+      ['Eastern European', 4],
+    ]);
+    expect(ethnicity?.options).toHaveLength(21);
   });
 
   it('names question ranges as a paper form does', () => {

@@ -48,6 +48,9 @@ export default async function shareRoutes(app: FastifyInstance, opts: { publicUr
       surveyNav: 'share',
       scripts: ['/public/js/copy-link.js'],
       survey,
+      // Without PUBLIC_URL every link and QR code here points at localhost: useless on a poster.
+      publicUrlUnset: !app.publicUrlSet,
+      publicUrl: opts.publicUrl,
       links: shareLinks(survey, opts.publicUrl).map((link) => ({
         ...link,
         svg: `${base(survey)}/${link.code}.svg`,

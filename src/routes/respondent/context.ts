@@ -11,6 +11,7 @@ import type { Survey } from '../../survey/definition.ts';
 import type { Journey } from '../../survey/journey.ts';
 import { acceptsDraft, formatWhen, surveyState } from '../../survey/schedule.ts';
 import type { RespondentGuardSettings } from './guards.ts';
+import { removalsCodec } from './removals.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,6 +32,10 @@ export interface RespondentOptions extends Partial<RespondentGuardSettings> {
   secureCookies: boolean;
   /** Keys the respondent's CSRF tokens. */
   cookieSecret: string;
+  /** Drafts untouched this long are erased (null: never): the start page promises no longer a return. */
+  draftRetentionDays?: number | null;
+  /** Whether search engines may index an open survey's start page (INDEX_START_PAGE). */
+  indexStartPage?: boolean;
 }
 
 export const DRAFT_COOKIE = 'soundings_draft';
@@ -199,8 +204,13 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
     throw error;
   });
 
+  /** How long a respondent can come back to a draft: the cookie's life, or sooner if drafts are erased sooner. */
+  const comeBackDays = Math.min(DRAFT_COOKIE_MAX_AGE / 86_400, opts.draftRetentionDays ?? Number.POSITIVE_INFINITY);
+
   return {
     opts,
+    comeBackDays,
+    removals: removalsCodec(opts.cookieSecret),
     cookieOptions,
     draftToken,
     formToken,

@@ -48,7 +48,13 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
     });
   });
 
-  const renderStart = async (request: FastifyRequest, reply: FastifyReply, src: string, notice?: string) => {
+  const renderStart = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    src: string,
+    notice?: string,
+    indexable = false,
+  ) => {
     const { survey } = request;
     const draft = await r.currentDraft(request, survey);
     const resume = draft?.status === 'partial' ? pageUrl(survey, storedJourney(survey, draft.answers).next) : undefined;
@@ -62,6 +68,9 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
       meta: socialPreview(survey, app.publicUrl),
       csrfToken: r.formToken(request, reply),
       notice,
+      comeBackDays: r.comeBackDays,
+      // Residents who search for the survey find it: an open survey's start page alone may be indexed.
+      indexable,
     });
   };
 
@@ -71,7 +80,8 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
     async (request, reply) => {
       const state = await r.stateOf(request.survey);
       if (!state.open) return r.renderClosed(reply, request.survey, state.reason, state.at, 200);
-      return renderStart(request, reply, typeof request.query.src === 'string' ? request.query.src : '');
+      const src = typeof request.query.src === 'string' ? request.query.src : '';
+      return renderStart(request, reply, src, undefined, opts.indexStartPage ?? true);
     },
   );
 

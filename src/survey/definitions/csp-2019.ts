@@ -14,6 +14,8 @@ interface Category {
   /** As the follow-up heading names it ("Property Crime", "Anti-Social Behaviour (ASB)"). */
   heading: string;
   victimQuestion: string;
+  /** What the respondent was a victim of, shortly: the keys and the context of "Did you report this to the Police?". */
+  crime: string;
   top3: Option[];
 }
 
@@ -25,6 +27,7 @@ const categories: Category[] = [
     label: 'Violence',
     heading: 'Violence',
     victimQuestion: 'Have you ever been a victim of violent crime?',
+    crime: 'violent crime',
     top3: [
       o('youth_violence', 'Youth violence'),
       o('sexual_violence', 'Sexual violence'),
@@ -43,6 +46,7 @@ const categories: Category[] = [
     label: 'Property crime',
     heading: 'Property Crime',
     victimQuestion: 'Have you ever been a victim of property crime?',
+    crime: 'property crime',
     top3: [
       o('residential_burglary', 'Residential burglary'),
       o('shed_garage', 'Shed/garage break-ins'),
@@ -59,6 +63,7 @@ const categories: Category[] = [
     label: 'Town Centre safety',
     heading: 'Town Centre safety',
     victimQuestion: 'Have you ever been a victim of crime whilst in the Town Centre area?',
+    crime: 'Town Centre crime',
     top3: [
       o('public_place_violence', 'Public place violence'),
       o('robbery', 'Robbery'),
@@ -78,6 +83,7 @@ const categories: Category[] = [
     label: 'Anti-social behaviour',
     heading: 'Anti-Social Behaviour (ASB)',
     victimQuestion: 'Have you ever been a victim of ASB?',
+    crime: 'ASB',
     top3: [
       o('alcohol_asb', 'Alcohol-related ASB'),
       o('drugs', 'Using or dealing of drugs'),
@@ -97,6 +103,7 @@ const categories: Category[] = [
     label: 'Substance misuse',
     heading: 'Substance Misuse',
     victimQuestion: 'Have you ever been a victim of crime linked to substance misuse?',
+    crime: 'substance misuse crime',
     top3: [
       o('alcohol_misuse', 'Alcohol misuse'),
       o('street_drinking', 'Street drinking'),
@@ -110,10 +117,15 @@ const categories: Category[] = [
 ];
 
 const ranks = [
-  { n: 1, word: 'MOST', heading: 'most important issue' },
-  { n: 2, word: 'SECOND most', heading: 'second most important issue' },
-  { n: 3, word: 'THIRD most', heading: 'third most important issue' },
+  { n: 1, word: 'MOST', heading: 'most important issue', summary: 'Your first priority' },
+  { n: 2, word: 'SECOND most', heading: 'second most important issue', summary: 'Your second priority' },
+  { n: 3, word: 'THIRD most', heading: 'third most important issue', summary: 'Your third priority' },
 ] as const;
+
+const capitalised = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+
+// Where the respondent is, shown over each page's heading: in words, not a percentage.
+const PRIORITIES = 'Your priorities';
 
 /** Page ids use hyphens where codes use underscores: `town_centre` -> `concern-1-town-centre`. */
 const followUpId = (n: number, c: Category) => `concern-${n}-${c.code.replaceAll('_', '-')}`;
@@ -124,12 +136,15 @@ const after = (n: number) => (n < ranks.length ? `concern-${n + 1}` : 'about-you
 function concernPages(rank: (typeof ranks)[number]): Page[] {
   const concern = `concern_${rank.n}`;
   const earlier = ranks.filter((r) => r.n < rank.n).map((r) => `concern_${r.n}`);
+  const where = { section: PRIORITIES, summaryHeading: rank.summary };
   const choice: Page = {
     id: `concern-${rank.n}`,
+    ...where,
     questions: [
       {
         id: concern,
         type: 'single',
+        key: capitalised(rank.heading),
         label: `From the list below please select the ${rank.word === 'MOST' ? 'single MOST' : rank.word} important issue that concerns your local area?`,
         options: categories.map((c) => o(c.code, c.label)),
         ...(earlier.length ? { excludeAnswersOf: earlier } : {}),
@@ -143,19 +158,27 @@ function concernPages(rank: (typeof ranks)[number]): Page[] {
   const followUps = categories.flatMap((c): Page[] => [
     {
       id: followUpId(rank.n, c),
-      title: `You have stated that ${c.heading} is your ${rank.heading}. Please identify the Top 3 issues within this category that you feel needs addressing in your area:`,
+      ...where,
       questions: [
         {
           id: `${concern}_top3`,
           type: 'multiple',
-          label: `Top 3 ${c.heading} issues`,
+          // The council's seven-line heading is kept as the lead under a short one.
+          heading: `Top 3 ${c.heading} issues`,
+          label: `You have stated that ${c.heading} is your ${rank.heading}. Please identify the Top 3 issues within this category that you feel needs addressing in your area:`,
           hint: 'Select up to 3.',
           options: c.top3,
           max: 3,
           noun: 'issues',
           groupBy: concern,
         },
-        { id: `${concern}_victim`, type: 'yesno', label: c.victimQuestion, groupBy: concern },
+        {
+          id: `${concern}_victim`,
+          type: 'yesno',
+          label: c.victimQuestion,
+          key: `Victim of ${c.crime}`,
+          groupBy: concern,
+        },
       ],
       next: [
         { when: { question: `${concern}_victim`, equals: 'yes' }, goto: `${followUpId(rank.n, c)}-reported` },
@@ -164,8 +187,17 @@ function concernPages(rank: (typeof ranks)[number]): Page[] {
     },
     {
       id: `${followUpId(rank.n, c)}-reported`,
+      ...where,
       questions: [
-        { id: `${concern}_reported`, type: 'yesno', label: 'Did you report this to the Police?', groupBy: concern },
+        {
+          id: `${concern}_reported`,
+          type: 'yesno',
+          label: 'Did you report this to the Police?',
+          // "This" needs its context on a page of its own, and on Check your answers beside the other ranks.
+          hint: `About the ${c.crime} you were a victim of.`,
+          key: `Reported the ${c.crime} to the Police`,
+          groupBy: concern,
+        },
       ],
       next: [{ goto: after(rank.n) }],
     },
@@ -199,7 +231,7 @@ export const csp2019: SurveyInput = {
     headline: 'concern_1',
     area: 'area',
     ranks: ranks.map((r) => `concern_${r.n}`),
-    rankLabels: ranks.map((r) => `${r.heading.charAt(0).toUpperCase()}${r.heading.slice(1)}`),
+    rankLabels: ranks.map((r) => capitalised(r.heading)),
     rankFollowUps: ranks.map((r) => `concern_${r.n}_top3`),
     victims: ranks.map((r) => ({ victim: `concern_${r.n}_victim`, reported: `concern_${r.n}_reported` })),
     aboutYou: { page: 'about-you', questions: ['gender', 'age', 'ethnicity', 'disability'] },
@@ -275,10 +307,12 @@ export const csp2019: SurveyInput = {
   pages: [
     {
       id: 'area',
+      section: 'Where you live',
       questions: [
         {
           id: 'area',
           type: 'single',
+          key: 'Local authority area',
           label: 'Which Local Authority area do you live in?',
           hint: 'If you do not live in the area, you can select the area you work in.',
           options: [o('dartford', 'Dartford'), o('gravesham', 'Gravesham')],
@@ -290,6 +324,7 @@ export const csp2019: SurveyInput = {
     {
       id: 'about-you',
       title: 'About you',
+      section: 'About you',
       intro: [
         'These details will be used for statistical purposes only – it will not be possible to identify you from the responses you give to these questions.',
       ],
@@ -297,6 +332,8 @@ export const csp2019: SurveyInput = {
         {
           id: 'gender',
           type: 'single',
+          // "Are you?" alone names nothing: the heading is the radios' name, and the analysts' table title.
+          heading: 'Gender',
           label: 'Are you?',
           options: [
             o('male', 'Male'),
@@ -308,6 +345,7 @@ export const csp2019: SurveyInput = {
         {
           id: 'age',
           type: 'single',
+          key: 'Age',
           label: 'How old are you?',
           options: [
             o('under_18', 'Under 18'),
@@ -323,7 +361,22 @@ export const csp2019: SurveyInput = {
         {
           id: 'ethnicity',
           type: 'single',
+          key: 'Ethnic background',
           label: 'Which of the following best describes your ethnic background?',
+          // 21 radios in a row ran to 2,000 px on a phone: five headed sections, the codes in their order.
+          groups: [
+            { heading: 'White', codes: ['white_british', 'white_irish', 'white_other'] },
+            {
+              heading: 'Mixed or multiple ethnic groups',
+              codes: ['white_black_caribbean', 'white_black_african', 'white_asian', 'other_mixed'],
+            },
+            {
+              heading: 'Asian or Asian British',
+              codes: ['indian', 'pakistani', 'bangladeshi', 'chinese', 'other_asian'],
+            },
+            { heading: 'Black or Black British', codes: ['caribbean', 'african', 'other_black'] },
+            { heading: 'Eastern European', codes: ['polish', 'lithuanian', 'slovakian', 'other_eastern_european'] },
+          ],
           options: [
             o('white_british', 'White British'),
             o('white_irish', 'White Irish'),
@@ -351,6 +404,7 @@ export const csp2019: SurveyInput = {
         {
           id: 'disability',
           type: 'single',
+          key: 'Registered disabled',
           label: 'Are you registered disabled?',
           options: [o('yes', 'Yes'), o('no', 'No'), o('prefer_not_to_say', 'Prefer not to say')],
         },
@@ -359,6 +413,8 @@ export const csp2019: SurveyInput = {
     },
     {
       id: 'postcode',
+      section: 'Nearly done',
+      summaryHeading: 'About you',
       questions: [
         {
           id: 'postcode',
