@@ -1,18 +1,23 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { ownExportConnection } from '../exports/export-job.ts';
-import { responseRecordCsv } from '../exports/response-record.ts';
-import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withConnection, withDb } from './common.ts';
+import { loadConfig } from '../config.ts';
+import { closeExportPool, startExport } from '../exports/pool.ts';
+import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withDb } from './common.ts';
 
-/** `export`: the response record as CSV on standard output. */
+/** `export`: the response record as CSV on standard output, made in a worker thread as the server makes it. */
 export async function exportCommand(args: string[]) {
   const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
-  await withConnection((connection) =>
-    pipeline(responseRecordCsv(connection.db, survey, filters, ownExportConnection(connection)), process.stdout),
-  );
+  const { database } = loadConfig();
+  try {
+    await withDb(async (db) =>
+      pipeline(await startExport({ db, database, survey, job: { kind: 'csv', filters } }), process.stdout),
+    );
+  } finally {
+    await closeExportPool();
+  }
 }
 
 /** `report`: the analysis as JSON on standard output. */

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import fastifyMultipart from '@fastify/multipart';
-import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { barChartSvg } from '../../analysis/chart.ts';
 import {
@@ -14,10 +13,10 @@ import {
 } from '../../analysis/filters.ts';
 import { buildReport } from '../../analysis/report.ts';
 import { allTables, analysisSections, formatPercent, percent, type Table } from '../../analysis/tables.ts';
-import type { ExportKind } from '../../exports/export-job.ts';
+import { tableCsv } from '../../exports/csv.ts';
 import { importResponses } from '../../exports/import.ts';
-import { ExportsBusy, startExport, stopIdleExportWorker } from '../../exports/in-worker.ts';
-import { neutralise } from '../../exports/response-record.ts';
+import type { ExportKind } from '../../exports/job.ts';
+import { closeExportPool, ExportsBusy, startExport } from '../../exports/pool.ts';
 import { toMinute } from '../../responses/anonymity.ts';
 import { scheduleOf, setSchedule } from '../../responses/schedules.ts';
 import type { Survey } from '../../survey/definition.ts';
@@ -142,9 +141,9 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
     return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(report, null, 2));
   });
 
-  app.addHook('onClose', stopIdleExportWorker);
+  app.addHook('onClose', closeExportPool);
   /**
-   * An export, made in a worker thread (see exports/in-worker.ts) so that
+   * An export, made in a worker thread (see exports/pool.ts) so that
    * respondents' pages are not held up; the download starts once its first
    * chunk is ready, so an error before then still gets an error page.
    */
@@ -328,21 +327,6 @@ export default async function analysisRoutes(app: FastifyInstance, opts: { surve
     back: base(survey),
     errors: [] as { field: string; message: string }[],
   });
-}
-
-/** A table as CSV: title and base first, as it would be pasted into a report; formula-safe cells. */
-export function tableCsv(table: Table): string {
-  const safe = (cell: string | number) => (typeof cell === 'number' ? String(cell) : neutralise(cell));
-  const rows: (string | number)[][] = [
-    [table.title],
-    [table.baseText],
-    table.columns,
-    ...table.rows.map((r) => r.cells),
-  ];
-  return stringify(
-    rows.map((row) => row.map(safe)),
-    { bom: true },
-  );
 }
 
 export function chartOf(table: Table): string {

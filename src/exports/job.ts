@@ -2,10 +2,10 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Filters } from '../analysis/filters.ts';
-import type { Connection } from '../db/open.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
-import { EXPORT_CACHE_KIB, type ExportSource, responseRecordChunks } from './response-record.ts';
+import { recordCsv } from './csv.ts';
+import { responseBatches } from './read.ts';
 
 /** The downloads an analyst can ask for: the response record (CSV) or the workbook (XLSX). */
 export type ExportKind = 'csv' | 'xlsx';
@@ -16,31 +16,15 @@ export interface ExportJob {
   filters: Filters;
 }
 
-/**
- * Sets up a connection opened only to make exports (see EXPORT_CACHE_KIB),
- * and says where a CSV made on it may read its rows: on SQLite, the file,
- * for a reader thread of its own (see responseRecordChunks).
- */
-export function ownExportConnection(connection: Connection): ExportSource {
-  if (connection.engine !== 'sqlite') return {};
-  connection.sqlite.pragma(`cache_size = -${EXPORT_CACHE_KIB}`);
-  return { sqlitePath: connection.path, cacheKib: EXPORT_CACHE_KIB };
+/** The survey's responses under the filters as the response record's CSV, read and written in this thread. */
+export function responseRecordCsv(db: Kysely<Database>, survey: Survey, filters: Filters): Readable {
+  return Readable.from(recordCsv(survey, responseBatches(db, survey, filters)), { objectMode: false });
 }
 
-/**
- * Writes an export to `out` and ends it: the same bytes whether it runs in a
- * worker thread (see export-worker.ts) or in this thread, and wherever it
- * reads from (`source`, see ownExportConnection).
- */
-export async function writeExport(
-  db: Kysely<Database>,
-  survey: Survey,
-  job: ExportJob,
-  out: Writable,
-  source: ExportSource = {},
-): Promise<void> {
+/** Writes an export to `out` and ends it: the same bytes in a worker thread (see worker.ts) or in this one. */
+export async function writeExport(db: Kysely<Database>, survey: Survey, job: ExportJob, out: Writable): Promise<void> {
   if (job.kind === 'csv') {
-    await pipeline(Readable.from(responseRecordChunks(db, survey, job.filters, source)), out);
+    await pipeline(responseRecordCsv(db, survey, job.filters), out);
     return;
   }
   // Loaded only for a workbook: exceljs is large, and a worker making a CSV starts sooner without it.
@@ -57,5 +41,3 @@ export function surveyDefinition(survey: Survey): unknown {
   const { pageById, questionIds, questionsById, reachableFrom, ...definition } = survey;
   return definition;
 }
-
-export { receivedError, type SentError, sendableError } from './thread-errors.ts';
