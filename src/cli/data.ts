@@ -1,23 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { loadConfig } from '../config.ts';
-import { closeExportPool, startExport } from '../exports/pool.ts';
-import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withDb } from './common.ts';
+import { ownExportConnection, responseRecordCsv } from '../exports/job.ts';
+import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withConnection, withDb } from './common.ts';
 
-/** `export`: the response record as CSV on standard output, made in a worker thread as the server makes it. */
+/** `export`: the response record as CSV on standard output, written as the server's export worker writes it. */
 export async function exportCommand(args: string[]) {
   const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
-  const { database } = loadConfig();
-  try {
-    await withDb(async (db) =>
-      pipeline(await startExport({ db, database, survey, job: { kind: 'csv', filters } }), process.stdout),
-    );
-  } finally {
-    await closeExportPool();
-  }
+  // In this thread, not the server's pool: a worker would only add its own copy of the modules to the process.
+  await withConnection((connection) =>
+    pipeline(responseRecordCsv(connection.db, survey, filters, ownExportConnection(connection)), process.stdout),
+  );
 }
 
 /** `report`: the analysis as JSON on standard output. */

@@ -1,7 +1,8 @@
 import { type Options, stringify } from 'csv-stringify/sync';
 import type { Table } from '../analysis/tables.ts';
 import type { Survey } from '../survey/definition.ts';
-import { type ExportRow, recordCells, recordColumns } from './record.ts';
+import { type RowBatch, rowsOf } from './read.ts';
+import { recordCells, recordColumns } from './record.ts';
 
 /** The byte order mark that tells Excel a CSV file is UTF-8. */
 export const BOM = '\uFEFF';
@@ -33,19 +34,21 @@ export function tableCsv(table: Table): string {
 /** Bytes of CSV in each chunk an export hands on: the worker sends a few ahead of the download, not a whole batch. */
 export const CHUNK_BYTES = 64 * 1024;
 
-/** How an export writes the response record: the survey and its rows in batches in, CSV chunks out. */
-export type RecordWriter = (survey: Survey, batches: AsyncIterable<readonly ExportRow[]>) => AsyncGenerator<Buffer>;
-
 /**
- * The response record as CSV: the byte order mark, the header, then one
- * line per response (recordCells), in chunks of at most CHUNK_BYTES. The
- * first chunk comes with the first batch, so a query that fails does so
- * before anything has been sent.
+ * How the response record is written: the survey and its rows in batches in
+ * (a batch is good until the next is asked for), CSV chunks out: the byte
+ * order mark, the header, then one line per response (recordCells), in
+ * chunks of at most CHUNK_BYTES. The first chunk comes with the first batch,
+ * so a query that fails does so before anything has been sent.
  */
+export type RecordWriter = (survey: Survey, batches: AsyncIterable<RowBatch>) => AsyncGenerator<Buffer>;
+
+/** The response record written with csv-stringify (see RecordWriter). */
 export const recordCsv: RecordWriter = async function* (survey, batches) {
   let head = BOM + csvLines([recordColumns(survey)]);
-  for await (const rows of batches) {
-    yield* chunked(Buffer.from(head + csvLines(rows.map((row) => recordCells(survey, row)))));
+  for await (const batch of batches) {
+    const cells = Array.from(rowsOf(batch), (row) => recordCells(survey, row));
+    yield* chunked(Buffer.from(head + csvLines(cells)));
     head = '';
   }
   if (head) yield Buffer.from(head);

@@ -7,7 +7,7 @@ import type { Report } from '../analysis/report.ts';
 import { allTables } from '../analysis/tables.ts';
 import type { Database } from '../db/schema.ts';
 import { optionsOf, type Survey } from '../survey/definition.ts';
-import { responseBatches } from './read.ts';
+import { responseBatches, rowsOf } from './read.ts';
 import { labelledRecord, recordColumns } from './record.ts';
 
 /** Excel's rules for sheet names: at most 31 characters, none of []:*?/\, unique. */
@@ -87,8 +87,8 @@ export async function writeWorkbook(
   responses.columns = columns.map((id) => ({ header: id, key: id, width: id.length > 12 ? 28 : 16 }));
   responses.getRow(1).font = { bold: true };
   let count = 0;
-  for await (const rows of responseBatches(db, survey, filters, READ_BATCH)) {
-    for (const row of rows) {
+  for await (const batch of responseBatches(db, survey, filters, { size: READ_BATCH })) {
+    for (const row of rowsOf(batch)) {
       if (++count % YIELD_EVERY === 0) {
         // Reading rows never leaves the microtask queue: let the zip's compression (in libuv's pool) deliver,
         // and wait while the zip is behind (exceljs writes a sheet into it without waiting).

@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { openDatabase } from '../db/open.ts';
 import type { DatabaseConfig } from '../db/url.ts';
 import { defineSurvey } from '../survey/definition.ts';
-import { type ExportJob, writeExport } from './job.ts';
+import { type ExportJob, ownExportConnection, writeExport } from './job.ts';
 import { type SentError, sendableError } from './thread-errors.ts';
 
 /** One export, as the pool hands it to a worker. */
@@ -27,13 +27,6 @@ export type FromWorker = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' } 
 
 /** Messages from it: `taken` chunks were passed on to the download. */
 export type ToWorker = { type: 'taken'; count: number };
-
-/**
- * SQLite's page cache, in KiB, for an export's own connection: it reads the
- * responses once, and SQLite sorts them in runs the size of this cache;
- * smaller runs sort faster and keep the process smaller (bench/RESULTS.md).
- */
-export const EXPORT_CACHE_KIB = 4000;
 
 export default async function runExport({ database, survey, job, window, port }: ExportTask): Promise<void> {
   let sent = 0;
@@ -62,9 +55,8 @@ export default async function runExport({ database, survey, job, window, port }:
   });
   try {
     const connection = await openDatabase(database, { readonly: true, migrate: false });
-    if (connection.engine === 'sqlite') connection.sqlite.pragma(`cache_size = -${EXPORT_CACHE_KIB}`);
     try {
-      await writeExport(connection.db, defineSurvey(survey), job, out);
+      await writeExport(connection.db, defineSurvey(survey), job, out, ownExportConnection(connection));
     } finally {
       await connection.db.destroy();
     }

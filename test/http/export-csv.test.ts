@@ -1,18 +1,26 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { parse } from 'csv-parse/sync';
+import fc from 'fast-check';
+import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_FILTERS } from '../../src/analysis/filters.ts';
+import { DEFAULT_FILTERS, type Filters } from '../../src/analysis/filters.ts';
+import { connect } from '../../src/db/open.ts';
+import type { Database } from '../../src/db/schema.ts';
 import { parseDatabaseUrl } from '../../src/db/url.ts';
-import { CHUNK_BYTES, recordCsv } from '../../src/exports/csv.ts';
+import { CHUNK_BYTES, type RecordWriter, recordCsv } from '../../src/exports/csv.ts';
+import { byteRecordCsv } from '../../src/exports/csv-bytes.ts';
+import { importResponses } from '../../src/exports/import.ts';
 import { responseRecordCsv } from '../../src/exports/job.ts';
 import { EXPORT_NICENESS, exportThreads, runningExports, startExport } from '../../src/exports/pool.ts';
-import { responseBatches } from '../../src/exports/read.ts';
+import { type RowBatch, readerThreads, responseBatches } from '../../src/exports/read.ts';
 import { type ExportRow, recordColumns } from '../../src/exports/record.ts';
 import { cspSurvey, makeApp, TEST_ENGINE, type TestApp } from '../helpers.ts';
 
 const survey = cspSurvey();
+const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'));
 
 let t: TestApp;
 beforeEach(async () => {
@@ -89,7 +97,8 @@ describe('the response record as CSV', () => {
       ...Array.from({ length: 30 }, (_, i) => row(10 + i, '{"area":{"area":"gravesham"}}')),
     ]);
     const chunks: Buffer[] = [];
-    for await (const chunk of recordCsv(survey, responseBatches(t.db, survey, DEFAULT_FILTERS, 7))) chunks.push(chunk);
+    for await (const chunk of recordCsv(survey, responseBatches(t.db, survey, DEFAULT_FILTERS, { size: 7 })))
+      chunks.push(chunk);
     expect(chunks.length).toBeGreaterThan(3);
     expect(chunks.every((c) => c.length <= CHUNK_BYTES)).toBe(true);
     const records = parse(Buffer.concat(chunks), { bom: true, columns: true }) as Record<string, string>[];
@@ -99,6 +108,85 @@ describe('the response record as CSV', () => {
       ...Array.from({ length: 30 }, (_, i) => `r-00${10 + i}`),
     ]);
     expect(records[0]?.postcode).toBe('X'.repeat(3 * CHUNK_BYTES));
+  });
+});
+
+/** Everything a writer gives for these batches, as one buffer. */
+async function written(writer: RecordWriter, batches: RowBatch[]): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of writer(
+    survey,
+    (async function* () {
+      yield* batches;
+    })(),
+  ))
+    chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Responses that take every path of the byte writer: plain stored answers and everything else. */
+const ODD_ANSWERS = [
+  '{}',
+  '{"area":{}}',
+  '{"area":{"area":"dartford"},"postcode":{"postcode":"a,b"}}',
+  '{"postcode":{"postcode":"=1+1"},"about-you":{"gender":"-x","age":"@y","ethnicity":"+z"}}',
+  '{"postcode":{"postcode":"two\\nlines"},"about-you":{"gender":"cr\\rhere"}}',
+  '{"postcode":{"postcode":"\\t tab"}}',
+  '{"postcode":{"postcode":"é ü ☃ 😀"},"area":{"area":"gravesham"}}',
+  '{"concern-1-violence":{"concern_1_top3":["robbery","domestic_abuse","robbery"]}}',
+  '{"concern-1-violence":{"concern_1_top3":[]}}',
+  '{"concern-1-violence":{"concern_1_top3":[""]}}',
+  '{"concern-1-violence":{"concern_1_top3":["","x"]}}',
+  '{"concern-1-violence":{"concern_1_top3":["a]b","c,d","=e"]}}',
+  '{"concern-1-violence":{"concern_1_top3":["=e","f"]}}',
+  // A later page wins; answers in another order than the columns'; names that are not questions.
+  '{"postcode":{"postcode":"x"},"area":{"area":"dartford"},"again":{"area":"gravesham"}}',
+  '{"about-you":{"age":"25_34","gender":"male"},"concern-1":{"concern_1":"asb"}}',
+  '{"x":{"response_id":"sneaky","status":"sneaky","area_":"no","are":"no"},"area":{"area":"dartford"}}',
+  // Not as JSON.stringify writes it: parsed instead.
+  '{"area":{"area":"dartford"} }',
+  '{ "area":{"area":"dartford"}}',
+  '{"area":{"area":"dart\\u0066ord"}}',
+  '{"are\\u0061":{"are\\u0061":"dartford"}}',
+  '{"area":{"area":"quote \\" inside"}}',
+  '{"other":{"n":5},"area":{"area":"dartford"}}',
+  '{"area":["x"]}',
+  '[]',
+  'null',
+];
+
+const oddRows = () => ODD_ANSWERS.flatMap((answers, i) => [row(2 * i, answers), row(2 * i + 1, answers, 'partial')]);
+
+describe('the hand-tuned writer', () => {
+  it('gives the same bytes as csv-stringify for every path: plain stored answers read from their bytes, and the rest', async () => {
+    const rows = oddRows();
+    // Heads that need quotes or neutralising.
+    rows.push({ ...row(900, '{}'), id: 'a,"b"', channel: '=cmd', submitted_at: '' });
+    rows.push({ ...row(901, '{"area":{"area":"dartford"}}'), id: '-1', channel: 'new\nline', started_at: 'é' });
+    const plain = await written(recordCsv, [rows.slice(0, 10), rows.slice(10)]);
+    expect(plain.toString().split('\n').length).toBeGreaterThan(rows.length);
+    expect((await written(byteRecordCsv, [rows.slice(0, 10), rows.slice(10)])).toString()).toBe(plain.toString());
+    expect((await written(byteRecordCsv, [])).toString()).toBe((await written(recordCsv, [])).toString());
+  });
+
+  it('agrees with csv-stringify on any stored answers', async () => {
+    const questions = [...survey.questionIds, 'response_id', 'submitted_at', 'unknown'];
+    const text = fc.oneof(
+      fc.constantFrom('dartford', 'asb', 'robbery', 'DA1 1', '', '=1', '+', '-2', '@x', 'a,b', 'q"q', 'é', '😀'),
+      fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', '\r', '\t', '\\', '=', ']', '}', 'é', ' ') }),
+    );
+    const value = fc.oneof(text, fc.array(text, { maxLength: 4 }));
+    const page = fc.dictionary(fc.constantFrom(...questions), value, { maxKeys: 4 });
+    const answers = fc.dictionary(fc.constantFrom('area', 'concern-1', 'about-you', 'postcode', 'p'), page, {
+      maxKeys: 5,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(answers, { minLength: 1, maxLength: 6 }), fc.boolean(), async (all, spaced) => {
+        const rows = all.map((a, i) => row(i, spaced ? JSON.stringify(a, null, 1) : JSON.stringify(a)));
+        expect((await written(byteRecordCsv, [rows])).toString()).toBe((await written(recordCsv, [rows])).toString());
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -159,5 +247,83 @@ describe('an export in a worker thread', () => {
       startExport({ db: t.db, database, survey, job: { kind: 'csv', filters: DEFAULT_FILTERS } }),
     ).rejects.toMatchObject({ code: TEST_ENGINE === 'postgres' ? 'ECONNREFUSED' : 'SQLITE_CANTOPEN' });
     expect(runningExports()).toBe(0);
+  });
+});
+
+describe('the CSV of an SQLite file, its rows read by a thread of their own', () => {
+  let dir: string;
+  let db: Kysely<Database>;
+  let path: string;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'soundings-export-'));
+    path = join(dir, 'test.sqlite');
+    db = await connect(path);
+  });
+  afterEach(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function addFileRows(rows: ExportRow[]) {
+    const stored = rows.map((r) => ({
+      ...r,
+      survey: survey.slug,
+      draft_token_hash: r.id,
+      updated_at: r.started_at,
+      flag: null,
+    }));
+    for (let i = 0; i < stored.length; i += 20)
+      await db
+        .insertInto('responses')
+        .values(stored.slice(i, i + 20))
+        .execute();
+  }
+
+  it('gives the same bytes as the rows read here, with either writer, a response larger than a batch too', async () => {
+    expect((await importResponses(db, survey, fixture)).ok).toBe(true);
+    const odd = oddRows();
+    // Three of the reader's batches' worth of one answer, and a row after it.
+    odd.push(row(998, JSON.stringify({ postcode: { postcode: 'X'.repeat(3_000_000) } })));
+    odd.push(row(999, '{"area":{"area":"dartford"}}'));
+    await addFileRows(odd);
+    const sqlite = { file: path, cacheKib: 1000 };
+    for (const filters of [
+      DEFAULT_FILTERS,
+      { status: 'complete', area: 'dartford' },
+      { status: 'partial' },
+      { status: 'all', channel: 'web', from: '2019-02-18', to: '2019-02-18' },
+    ] as Filters[]) {
+      const here = await buffer(responseRecordCsv(db, survey, filters));
+      expect(here.toString('utf8').split('\n')[0]).toBe(`\uFEFF${recordColumns(survey).join(',')}`);
+      const there = await buffer(responseRecordCsv(db, survey, filters, sqlite));
+      expect(there.length).toBe(here.length);
+      expect(there.equals(here)).toBe(true);
+      const plain: Buffer[] = [];
+      for await (const chunk of recordCsv(survey, responseBatches(db, survey, filters, { sqlite }))) plain.push(chunk);
+      expect(Buffer.concat(plain).equals(here)).toBe(true);
+    }
+    await vi.waitFor(() => expect(readerThreads()).toBe(0));
+  });
+
+  it('stops its reader when the export is abandoned part-way', async () => {
+    await addFileRows(
+      Array.from({ length: 400 }, (_, i) => row(i, JSON.stringify({ postcode: { postcode: 'Y'.repeat(20_000) } }))),
+    );
+    const chunks = byteRecordCsv(
+      survey,
+      responseBatches(db, survey, DEFAULT_FILTERS, { sqlite: { file: path, cacheKib: 1000 } }),
+    );
+    expect((await chunks.next()).done).toBe(false);
+    expect(readerThreads()).toBe(1);
+    await chunks.return(undefined);
+    await vi.waitFor(() => expect(readerThreads()).toBe(0));
+  });
+
+  it("fails with the reader's error, its code kept", async () => {
+    const batches = responseBatches(db, survey, DEFAULT_FILTERS, {
+      sqlite: { file: join(dir, 'gone.sqlite'), cacheKib: 1000 },
+    });
+    await expect(batches.next()).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' });
+    await vi.waitFor(() => expect(readerThreads()).toBe(0));
   });
 });
