@@ -22,12 +22,12 @@ export class PackedRows {
   /** The rows as objects, one at a time. */
   *rows(): Generator<ExportRow> {
     const bytes = this.bytes;
+    let at = 0;
     const field = (): string => {
       const length = bytes.readUInt32LE(at);
       at += 4 + length;
       return bytes.toString('utf8', at - length, at);
     };
-    let at = 0;
     while (at < bytes.length) {
       const id = field();
       const status = field() as ExportRow['status'];
