@@ -1,16 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { ownExportConnection } from '../exports/export-job.ts';
-import { responseRecordCsv } from '../exports/response-record.ts';
+import { ownExportConnection, responseRecordCsv } from '../exports/job.ts';
 import { areaCodes, type Survey } from '../survey/definition.ts';
 import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withConnection, withDb } from './common.ts';
 
-/** `export`: the response record as CSV on standard output. */
+/** `export`: the response record as CSV on standard output, written as the server's export worker writes it. */
 export async function exportCommand(args: string[]) {
   const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
+  // In this thread, not the server's pool: a worker would only add its own copy of the modules to the process.
   await withConnection((connection) =>
     pipeline(responseRecordCsv(connection.db, survey, filters, ownExportConnection(connection)), process.stdout),
   );

@@ -10,7 +10,7 @@ import { CountSheet, routeContribution } from '../rollups/index.ts';
 import { parsePage, preferNotField } from '../survey/answers.ts';
 import { CHECK_ANSWERS, type Survey } from '../survey/definition.ts';
 import { type Answers, nextPageId, routeAnswers, type Values } from '../survey/journey.ts';
-import { recordColumns } from './response-record.ts';
+import { recordColumns } from './record.ts';
 
 /** One reason a row cannot be imported: row 2 is the first row under the header, as a spreadsheet numbers it. */
 export interface ImportProblem {

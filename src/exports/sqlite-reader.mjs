@@ -1,16 +1,12 @@
-// A worker thread that reads an export's rows from an SQLite file while the
-// thread that started it writes them as CSV (see readInThread in
-// response-record.ts): SQLite's sort and its rows made into JavaScript values
-// are half the work of a CSV export, and here they run beside the other half.
+// The SQLite reader thread of an export (see readInThread in read.ts): it
+// runs the export's query on a read-only connection of its own and sends the
+// rows packed as bytes (see PackedRows), while the thread that started it
+// writes them as CSV: SQLite's sort and its rows made into values are about
+// half the work of a CSV export, and here they run beside the other half.
 // Plain JavaScript: it needs only better-sqlite3, and starts without tsx.
 //
-// It runs one query (compiled by Kysely in the other thread) on its own
-// read-only connection and packs each row into a batch: for each of the six
-// columns in order (id, status, channel, started_at, submitted_at, answers),
-// the length of its UTF-8 bytes as 32 bits little-endian, then the bytes; a
-// null (submitted_at) is empty. Batches are sent as their memory (transferred,
-// not copied) and come back when the other thread has written them: at most
-// `window` are on their way at once.
+// Batches are sent as their memory (transferred, not copied) and come back
+// when the other thread has written them: at most `window` are away at once.
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 

@@ -6,10 +6,9 @@ import type { Filters } from '../analysis/filters.ts';
 import type { Report } from '../analysis/report.ts';
 import { allTables } from '../analysis/sections.ts';
 import type { Database } from '../db/schema.ts';
-import { storedAnswers } from '../responses/stored-journey.ts';
-import { optionsOf, type Question, type Survey } from '../survey/definition.ts';
-import { type Answers, routeAnswers } from '../survey/journey.ts';
-import { type ExportRow, exportBatches, recordColumns, recordHead } from './response-record.ts';
+import { optionsOf, type Survey } from '../survey/definition.ts';
+import { responseBatches, rowsOf } from './read.ts';
+import { labelledRecord, recordColumns } from './record.ts';
 
 /** Excel's rules for sheet names: at most 31 characters, none of []:*?/\, unique. */
 function sheetNamer() {
@@ -23,47 +22,12 @@ function sheetNamer() {
   };
 }
 
-/** Each question's labels by code, worked out once (a code's label can differ between categories). */
-const labelMaps = new WeakMap<Question, Map<string, string>>();
-function labelsOf(question: Question): Map<string, string> {
-  let labels = labelMaps.get(question);
-  if (!labels) {
-    labels = new Map(optionsOf(question).map((o) => [o.code, o.label]));
-    labelMaps.set(question, labels);
-  }
-  return labels;
-}
-
-/**
- * A response as the workbook's row: recordHead, then each answer as its
- * labels, taken from the page the answer was given on. A complete response
- * stores only its route's answers; a draft's route is walked.
- */
-export function labelledRecord(survey: Survey, row: ExportRow): Record<string, string> {
-  const stored = storedAnswers(row.answers);
-  const answers: Answers = row.status === 'complete' ? stored : routeAnswers(survey, stored).answers;
-  const cells = recordHead(row);
-  for (const [pageId, given] of Object.entries(answers)) {
-    const page = survey.pageById.get(pageId);
-    for (const question of page?.questions ?? []) {
-      const value = given[question.id];
-      if (value === undefined) continue;
-      const labels = labelsOf(question);
-      cells[question.id] = Array.isArray(value)
-        ? value.map((v) => labels.get(v) ?? v).join('; ')
-        : (labels.get(value) ?? value);
-    }
-  }
-  return cells;
-}
-
 /** Rows added between turns of the event loop. */
 const YIELD_EVERY = 100;
 
 /**
  * Responses read at a time: few, as exceljs's work per row far outweighs the
- * reading, and the rows read stay in memory until they are written (2000 at
- * a time made the server 35 MB bigger).
+ * reading, and the rows read stay in memory until they are written.
  */
 const READ_BATCH = 200;
 
@@ -123,8 +87,8 @@ export async function writeWorkbook(
   responses.columns = columns.map((id) => ({ header: id, key: id, width: id.length > 12 ? 28 : 16 }));
   responses.getRow(1).font = { bold: true };
   let count = 0;
-  for await (const rows of exportBatches(db, survey, filters, READ_BATCH)) {
-    for (const row of rows) {
+  for await (const batch of responseBatches(db, survey, filters, { size: READ_BATCH })) {
+    for (const row of rowsOf(batch)) {
       if (++count % YIELD_EVERY === 0) {
         // Reading rows never leaves the microtask queue: let the zip's compression (in libuv's pool) deliver,
         // and wait while the zip is behind (exceljs writes a sheet into it without waiting).

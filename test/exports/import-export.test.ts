@@ -6,9 +6,9 @@ import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FILTERS } from '../../src/analysis/filters.ts';
 import { buildReport } from '../../src/analysis/report.ts';
+import { neutralise, tableCsv } from '../../src/exports/csv.ts';
 import { importResponses } from '../../src/exports/import.ts';
-import { neutralise, responseRecordCsv } from '../../src/exports/response-record.ts';
-import { tableCsv } from '../../src/exports/table-csv.ts';
+import { responseRecordCsv } from '../../src/exports/job.ts';
 import { writeWorkbook } from '../../src/exports/workbook.ts';
 import { cspSurvey, makeApp, type TestApp } from '../helpers.ts';
 

@@ -12,9 +12,9 @@ import { ROOT, ServerProcess, SLUG } from './harness.ts';
 
 // The compiled build that `npm start` runs (dist/, made by the global setup):
 // the files it finds by path (views, static files, the statements, the share
-// cards), the export's worker thread and the CSV reader's thread, and the
-// compiled command line. Everything else in the fault tests runs it too; this
-// file checks the parts they do not reach.
+// cards), the exports' worker threads (the pool's task, from dist/), and the
+// compiled command line, whose export runs in the same pool. Everything else
+// in the fault tests runs it too; this file checks the parts they do not reach.
 
 const dir = mkdtempSync(join(tmpdir(), 'soundings-production-'));
 const databaseUrl = join(dir, 'soundings.sqlite');
@@ -78,8 +78,13 @@ it('the compiled command line imports, and the compiled server serves the survey
   // The downloads run in a worker thread, which must start from the compiled files.
   const csv = await fetch(`${url}/admin/surveys/${SLUG}/responses.csv`, { headers: { cookie } });
   expect(csv.status).toBe(200);
-  const rows = parse(await csv.text(), { columns: true, bom: true }) as Record<string, string>[];
+  const csvText = await csv.text();
+  const rows = parse(csvText, { columns: true, bom: true }) as Record<string, string>[];
   expect(rows).toHaveLength(420);
+  // The command line's export, in a worker thread of its own process: the same file, byte order mark first.
+  const exported = (await compiledCli('export', '--survey', SLUG)).stdout;
+  expect(exported.startsWith('\uFEFF')).toBe(true);
+  expect(exported.slice(1)).toBe(csvText);
   const workbook = await fetch(`${url}/admin/surveys/${SLUG}/workbook.xlsx`, { headers: { cookie } });
   expect(workbook.status).toBe(200);
   const bytes = Buffer.from(await workbook.arrayBuffer());

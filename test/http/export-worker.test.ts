@@ -4,21 +4,22 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { stringify } from 'csv-stringify/sync';
 import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FILTERS, type Filters } from '../../src/analysis/filters.ts';
 import { buildReport } from '../../src/analysis/report.ts';
 import { parseDatabaseUrl } from '../../src/db/url.ts';
+import { csvLines } from '../../src/exports/csv.ts';
 import { importResponses } from '../../src/exports/import.ts';
+import { responseRecordCsv } from '../../src/exports/job.ts';
 import {
   ExportsBusy,
   exportThreads,
   MAX_RUNNING_EXPORTS,
   runningExports,
   startExport,
-} from '../../src/exports/in-worker.ts';
-import { csvLine, neutralise, recordColumns, responseRecordCsv } from '../../src/exports/response-record.ts';
+} from '../../src/exports/pool.ts';
+import { recordColumns } from '../../src/exports/record.ts';
 import { writeWorkbook } from '../../src/exports/workbook.ts';
 import { AdminAgent, createAccount, cspSurvey, makeAdminApp, TEST_ENGINE, type TestApp } from '../helpers.ts';
 
@@ -97,18 +98,19 @@ describe('exports made in a worker thread', () => {
     expect(exportThreads()).toBe(1);
   });
 
-  it('write CSV exactly as csv-stringify did before, formulas neutralised', () => {
+  it('write CSV as before: quoted where needed, formulas neutralised', () => {
     const cells = ['plain', '', 'a,b', 'say "hi"', 'two\nlines', 'cr\rhere', '=1+1', '-3', '@x', '\tx', '\rx', 'é ü'];
-    const before = stringify([cells], { cast: { string: neutralise } });
-    expect(csvLine(cells)).toBe(before);
-    expect(csvLine(recordColumns(survey))).toBe(stringify([recordColumns(survey)]));
+    expect(csvLines([cells, [-3, 0, '+1']])).toBe(
+      `plain,,"a,b","say ""hi""","two\nlines","cr\rhere",'=1+1,'-3,'@x,'\tx,"'\rx",é ü\n-3,0,'+1\n`,
+    );
+    expect(csvLines([recordColumns(survey)])).toBe(`${recordColumns(survey).join(',')}\n`);
   });
 
   it('run under tsx outside the test runner too', async () => {
     expect((await importResponses(t.db, survey, fixture)).ok).toBe(true);
     const here = await buffer(responseRecordCsv(t.db, survey, DEFAULT_FILTERS));
     const script = `
-      import { startExport, runningExports } from './src/exports/in-worker.ts';
+      import { startExport, runningExports } from './src/exports/pool.ts';
       import { connect } from './src/db/open.ts';
       import { parseDatabaseUrl } from './src/db/url.ts';
       import { loadSurveys } from './src/survey/definitions/index.ts';

@@ -4,7 +4,7 @@ import ExcelJS from 'exceljs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FILTERS } from '../../src/analysis/filters.ts';
 import { buildReport } from '../../src/analysis/report.ts';
-import { responseRecordCsv } from '../../src/exports/response-record.ts';
+import { responseRecordCsv } from '../../src/exports/job.ts';
 import { writeWorkbook } from '../../src/exports/workbook.ts';
 import { cspSurvey, csrfTokenIn, FORM, form, makeApp, storedContents, type TestApp } from '../helpers.ts';
 

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { connect } from '../../src/db/open.ts';
 import { importResponses } from '../../src/exports/import.ts';
-import { recordColumns } from '../../src/exports/response-record.ts';
+import { recordColumns } from '../../src/exports/record.ts';
 import { loadStatements, type StatementsInput } from '../../src/statements.ts';
 import { paperForm } from '../../src/survey/paper-form.ts';
 import {

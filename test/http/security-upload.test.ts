@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { importResponses } from '../../src/exports/import.ts';
-import { recordColumns } from '../../src/exports/response-record.ts';
+import { recordColumns } from '../../src/exports/record.ts';
 import { AdminAgent, createAccount, cspSurvey, csrfTokenIn, makeAdminApp, type TestApp } from '../helpers.ts';
 import { snapshotAll } from './security-helpers.ts';
 

@@ -7,7 +7,7 @@ import { matrixFor, selectRows } from '../../analysis/response-matrix.ts';
 import { crosstabPresets, formatPercent, percent } from '../../analysis/tables.ts';
 import { parseWeightSettings } from '../../analysis/weighting.ts';
 import { type Chart, chartFigure, chartSvg } from '../../charts/index.ts';
-import { neutralise } from '../../exports/response-record.ts';
+import { neutralise } from '../../exports/csv.ts';
 import { DEFAULT_THRESHOLD, SUPPRESSED, suppressTable } from '../../stats/suppression.ts';
 import { renderAdminError } from './access.ts';
 import { sendChart } from './results.ts';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ExportKind } from '../../exports/export-job.ts';
-import { ExportsBusy, startExport, stopIdleExportWorker } from '../../exports/in-worker.ts';
+import type { ExportKind } from '../../exports/job.ts';
+import { closeExportPool, ExportsBusy, startExport } from '../../exports/pool.ts';
 import { renderAdminError } from './access.ts';
 import { download, fileStem, filtersOf } from './survey-filters.ts';
 
@@ -11,7 +11,7 @@ import { download, fileStem, filtersOf } from './survey-filters.ts';
  * is ready, so an error before then still gets an error page.
  */
 export default async function exportRoutes(app: FastifyInstance) {
-  app.addHook('onClose', stopIdleExportWorker);
+  app.addHook('onClose', closeExportPool);
 
   const sendExport = async (
     request: FastifyRequest,

@@ -15,7 +15,7 @@ import {
   weightingFor,
 } from '../../analysis/weighting.ts';
 import { barChart, chartFigure, chartSvg, timeSeriesChart } from '../../charts/index.ts';
-import { tableCsv } from '../../exports/table-csv.ts';
+import { tableCsv } from '../../exports/csv.ts';
 import { scheduleOf } from '../../responses/schedules.ts';
 import { areaLabels, type Survey } from '../../survey/definition.ts';
 import { formatWhen, surveyState } from '../../survey/schedule.ts';

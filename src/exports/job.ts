@@ -1,0 +1,84 @@
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Kysely } from 'kysely';
+import type { Filters } from '../analysis/filters.ts';
+import type { Connection } from '../db/open.ts';
+import type { Database } from '../db/schema.ts';
+import type { Survey } from '../survey/definition.ts';
+import type { RecordWriter } from './csv.ts';
+import { byteRecordCsv } from './csv-bytes.ts';
+import { type ReadOptions, responseBatches } from './read.ts';
+
+/** The downloads an analyst can ask for: the response record (CSV) or the workbook (XLSX). */
+export type ExportKind = 'csv' | 'xlsx';
+
+/** One export: what to make, of which survey, under which filters. */
+export interface ExportJob {
+  kind: ExportKind;
+  filters: Filters;
+}
+
+/**
+ * SQLite's page cache, in KiB, for a connection opened only to make exports:
+ * an export reads the responses once, and SQLite sorts them in runs the size
+ * of this cache; smaller runs sort faster and keep the process smaller
+ * (bench/RESULTS.md).
+ */
+export const EXPORT_CACHE_KIB = 4000;
+
+/**
+ * Sets up a connection opened only to make exports (see EXPORT_CACHE_KIB)
+ * and says where a CSV made on it reads its rows: on SQLite, the file, by a
+ * thread of their own (see responseBatches).
+ */
+export function ownExportConnection(connection: Connection): ReadOptions['sqlite'] {
+  if (connection.engine !== 'sqlite') return undefined;
+  connection.sqlite.pragma(`cache_size = -${EXPORT_CACHE_KIB}`);
+  return { file: connection.path, cacheKib: EXPORT_CACHE_KIB };
+}
+
+/** The response record's writer: the hand-tuned one, as the plain recordCsv misses the 1M target (bench/RESULTS.md). */
+const writeRecord: RecordWriter = byteRecordCsv;
+
+/**
+ * The survey's responses under the filters as the response record's CSV,
+ * streamed as it is read; `sqlite` as for responseBatches.
+ */
+export function responseRecordCsv(
+  db: Kysely<Database>,
+  survey: Survey,
+  filters: Filters,
+  sqlite?: ReadOptions['sqlite'],
+): Readable {
+  return Readable.from(writeRecord(survey, responseBatches(db, survey, filters, { sqlite })), { objectMode: false });
+}
+
+/**
+ * Writes an export to `out` and ends it: the same bytes in a worker thread
+ * (see worker.ts) or in this one, and wherever the rows are read (`sqlite`).
+ */
+export async function writeExport(
+  db: Kysely<Database>,
+  survey: Survey,
+  job: ExportJob,
+  out: Writable,
+  sqlite?: ReadOptions['sqlite'],
+): Promise<void> {
+  if (job.kind === 'csv') {
+    await pipeline(responseRecordCsv(db, survey, job.filters, sqlite), out);
+    return;
+  }
+  // Loaded only for a workbook: exceljs is large, and a worker making a CSV starts sooner without it.
+  const [{ buildReport }, { writeWorkbook }] = await Promise.all([
+    import('../analysis/report.ts'),
+    import('./workbook.ts'),
+  ]);
+  await writeWorkbook(db, survey, job.filters, await buildReport(db, survey, job.filters), out);
+  if (!out.writableEnded) out.end();
+}
+
+/** What a worker needs to rebuild the survey: its definition without the lookups defineSurvey adds. */
+export function surveyDefinition(survey: Survey): unknown {
+  const { pageById, questionIds, questionsById, reachableFrom, ...definition } = survey;
+  return definition;
+}
