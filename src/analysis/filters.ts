@@ -51,6 +51,22 @@ export function channelCodes(survey: Survey): string[] {
 }
 
 /** A filter that cannot be used: its name (the form field) and why. */
+/** The filters in words: what a page and a workbook say they show. */
+export function describeFilters(filters: Filters, areas: Map<string, string>, channels: Map<string, string>): string {
+  const parts = [
+    filters.status === 'all' ? 'complete and partial responses' : `${filters.status} responses only`,
+    filters.area ? `area: ${areas.get(filters.area) ?? filters.area}` : 'all areas',
+    filters.channel ? `channel: ${channels.get(filters.channel) ?? filters.channel}` : 'all channels',
+  ];
+  if (filters.from || filters.to)
+    parts.push(`started ${filters.from ? `from ${filters.from} ` : ''}${filters.to ? `to ${filters.to}` : ''}`.trim());
+  if (flaggedOf(filters) === 'exclude') parts.push('flagged responses left out');
+  if (flaggedOf(filters) === 'only') parts.push('flagged responses only');
+  if (excludedOf(filters) === 'include') parts.push('excluded responses switched back in');
+  if (excludedOf(filters) === 'only') parts.push('excluded responses only');
+  return parts.join(', ');
+}
+
 export interface FilterProblem {
   field: string;
   message: string;
