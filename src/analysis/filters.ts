@@ -50,7 +50,6 @@ export function channelCodes(survey: Survey): string[] {
   return ['web', ...survey.channels.map((c) => c.code), 'paper'];
 }
 
-/** A filter that cannot be used: its name (the form field) and why. */
 /** The filters in words: what a page and a workbook say they show. */
 export function describeFilters(filters: Filters, areas: Map<string, string>, channels: Map<string, string>): string {
   const parts = [
@@ -67,6 +66,7 @@ export function describeFilters(filters: Filters, areas: Map<string, string>, ch
   return parts.join(', ');
 }
 
+/** A filter that cannot be used: its name (the form field) and why. */
 export interface FilterProblem {
   field: string;
   message: string;

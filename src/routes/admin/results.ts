@@ -80,7 +80,7 @@ export default async function resultsRoutes(app: FastifyInstance) {
         ),
       ),
     }));
-    const extra = section === 'overview' ? await overview(request, filters) : {};
+    const extra = section === 'overview' ? await overview(request, filters, weight) : {};
     return resultsPage(request, reply, 'admin/results/tables.eta', section, {
       filters,
       weight,
@@ -91,11 +91,12 @@ export default async function resultsRoutes(app: FastifyInstance) {
   };
 
   /** What only the overview shows: responses per day, the survey's status, and the downloads. */
-  const overview = async (request: FastifyRequest, filters: Filters) => {
+  const overview = async (request: FastifyRequest, filters: Filters, weight: WeightSettings | undefined) => {
     const { survey } = request;
     const [days, schedule] = await Promise.all([responsesByDay(app.db, survey, filters), scheduleOf(app.db, survey)]);
     const state = surveyState(schedule, new Date());
     const base = surveyBase(survey);
+    const responses = resultsHref(`${base}/responses.csv`, filters, weight);
     return {
       perDay: days.length
         ? {
@@ -117,10 +118,13 @@ export default async function resultsRoutes(app: FastifyInstance) {
           ? `Closed on ${formatWhen(state.at)}`
           : `Opens on ${formatWhen(state.at)}`,
       open: state.open,
+      // The responses' downloads keep the weighting: a weight column, and the workbook's Weighting sheet.
       downloads: {
-        workbook: withQuery(`${base}/workbook.xlsx`, filters),
-        responses: withQuery(`${base}/responses.csv`, filters),
+        workbook: resultsHref(`${base}/workbook.xlsx`, filters, weight),
+        responses,
+        labelled: `${responses}${responses.includes('?') ? '&' : '?'}labels=yes`,
         report: withQuery(`${base}/report.json`, filters),
+        weighted: weight !== undefined,
       },
       settings: `${base}/settings`,
     };
