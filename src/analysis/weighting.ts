@@ -240,7 +240,9 @@ function weigh(
     caveats: survey.population?.caveats ?? [],
     method: INTERVAL_METHOD,
   };
-  const merged = mergedTargets(stored.targets, mappingOf(survey), settings.merges);
+  // Filtered to one area, its respondents are weighted to that district's figures alone.
+  const inArea = filters.area ? stored.targets.filter((t) => t.district === filters.area) : stored.targets;
+  const merged = mergedTargets(inArea, mappingOf(survey), settings.merges);
   if (!merged.ok)
     return {
       ...base,
@@ -257,7 +259,9 @@ function weigh(
       result: {
         ok: false,
         reason: 'targets',
-        message: 'This survey has no population figures yet: an admin can upload them in its settings.',
+        message: stored.targets.length
+          ? `There are no population figures for the area ${areaLabels(survey).get(filters.area ?? '') ?? filters.area}: its responses cannot be weighted.`
+          : 'This survey has no population figures yet: an admin can upload them in its settings.',
       },
     };
   const area = survey.analysis?.area ? matrix.columns.get(survey.analysis.area) : undefined;
