@@ -207,7 +207,11 @@ export async function weightingFor(
   const [matrix, stored] = await Promise.all([
     matrixFor(db, survey),
     targets
-      ? { targets, origin: 'file' as const, updatedAt: createHash('sha256').update(JSON.stringify(targets)).digest('hex') }
+      ? {
+          targets,
+          origin: 'file' as const,
+          updatedAt: createHash('sha256').update(JSON.stringify(targets)).digest('hex'),
+        }
       : targetsOf(db, survey),
   ]);
   const key = [
@@ -275,7 +279,7 @@ function weigh(
     names: mapping[v]?.categories.map((c) => c.category) ?? [],
   }));
   const respondents = Array.from(rows, (i) => {
-    const district = area && area.values[i] ? area.codes[(area.values[i] as number) - 1] : undefined;
+    const district = area?.values[i] ? area.codes[(area.values[i] as number) - 1] : undefined;
     const values: Record<string, string | undefined> = {};
     for (const c of categories) {
       const k = c.of[i] as number;
@@ -327,7 +331,7 @@ export function weightedTally(
     const column = weighting.matrix.columns.get(columnId);
     const by = group ? weighting.matrix.columns.get(group.column) : undefined;
     const code = by && group ? by.codes.indexOf(group.code) + 1 : 0;
-    if (!column || (group && (!by || by.kind !== 'single' || code === 0))) return undefined;
+    if (!column || (group && (by?.kind !== 'single' || code === 0))) return undefined;
     found = tally(weighting, column, by ? (i) => by.values[i] === code : undefined);
     weighting.tallies.set(key, found);
   }

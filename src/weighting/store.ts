@@ -49,7 +49,9 @@ function shippedOf(survey: Survey): PopulationTarget[] {
     const parsed = parseTargets(shipped, { mapping: mappingOf(survey), districts: areaCodes(survey) });
     // The shipped file is checked by the tests against the definition it comes with.
     if (!parsed.ok)
-      throw new Error(`the population figures shipped with ${survey.slug} do not fit it: ${parsed.problems.join('; ')}`);
+      throw new Error(
+        `the population figures shipped with ${survey.slug} do not fit it: ${parsed.problems.join('; ')}`,
+      );
     found = parsed.targets;
   }
   shippedCache.set(survey, found);

@@ -14,7 +14,7 @@ import {
   type WeightSettings,
   weightingFor,
 } from '../../analysis/weighting.ts';
-import { barChart, chartFigure, chartSvg, timeSeriesChart } from '../../charts/index.ts';
+import { chartFigure, chartSvg, timeSeriesChart } from '../../charts/index.ts';
 import { tableCsv } from '../../exports/csv.ts';
 import { scheduleOf } from '../../responses/schedules.ts';
 import { areaLabels, type Survey } from '../../survey/definition.ts';
