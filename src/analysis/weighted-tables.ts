@@ -1,7 +1,7 @@
 import type { Survey } from '../survey/definition.ts';
 import type { Report } from './report.ts';
 import type { Table } from './tables.ts';
-import { type Weighting, weightedTally } from './weighting.ts';
+import { type TallyGroup, type Weighting, weightedTally } from './weighting.ts';
 
 // A table's weighted view: each answer's count (unweighted, the base), its
 // share as counted and its weighted share with a 95% interval on the
@@ -11,18 +11,9 @@ const rounded = (share: number) => Math.round(share * 1000) / 10;
 
 /** The weighted view of a table, or undefined for a table that cannot be weighted (no source in the responses). */
 export function weightedTable(table: Table, weighting: Weighting & { weights: Float64Array }): Table | undefined {
-  const { matrix } = weighting;
   const source = table.source;
-  const column = source ? matrix.columns.get(source.column) : undefined;
-  if (!source || !column) return undefined;
-  let where: ((i: number) => boolean) | undefined;
-  if (source.group) {
-    const group = matrix.columns.get(source.group.column);
-    const code = group ? group.codes.indexOf(source.group.code) + 1 : 0;
-    if (!group || group.kind !== 'single' || code === 0) return undefined;
-    where = (i) => group.values[i] === code;
-  }
-  const tally = weightedTally(weighting, column, where);
+  const tally = source ? weightedTally(weighting, source.column, source.group) : undefined;
+  if (!source || !tally) return undefined;
   const countAt = table.columns.findIndex((c) => c.kind === 'count');
   const percentAt = table.columns.findIndex((c) => c.kind === 'percent');
   return {
@@ -102,10 +93,9 @@ export function weightedReport(survey: Survey, report: Report, weighting: Weight
   const questions: Report['questions'] = JSON.parse(JSON.stringify(report.questions));
   if (result.ok && weighting.weights) {
     const weighted = weighting as Weighting & { weights: Float64Array };
-    const json = (columnId: string, where?: (i: number) => boolean): WeightedJson | undefined => {
-      const column = weighting.matrix.columns.get(columnId);
-      if (!column) return undefined;
-      const tally = weightedTally(weighted, column, where);
+    const json = (columnId: string, group?: TallyGroup): WeightedJson | undefined => {
+      const tally = weightedTally(weighted, columnId, group);
+      if (!tally) return undefined;
       return {
         proportions: Object.fromEntries([...tally.shares].map(([code, s]) => [code, s.proportion])),
         ci95: Object.fromEntries([...tally.shares].map(([code, s]) => [code, [s.low, s.high]])),
@@ -123,12 +113,8 @@ export function weightedReport(survey: Survey, report: Report, weighting: Weight
         entry.weighted = json(id);
         continue;
       }
-      const group = weighting.matrix.columns.get(groupBy);
-      if (!group) continue;
-      for (const [code, tally] of Object.entries(entry)) {
-        const k = group.codes.indexOf(code) + 1;
-        (tally as Record<string, unknown>).weighted = json(id, (i) => group.values[i] === k);
-      }
+      for (const [code, tally] of Object.entries(entry))
+        (tally as Record<string, unknown>).weighted = json(id, { column: groupBy, code });
     }
   }
   return { weighting: summary, questions };

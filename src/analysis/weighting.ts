@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/schema.ts';
@@ -184,6 +185,8 @@ export interface Weighting {
   origin: 'uploaded' | 'shipped' | 'none' | 'file';
   caveats: string[];
   method: string;
+  /** The weighted tallies asked for so far (see weightedTally). */
+  tallies: Map<string, WeightedTally>;
 }
 
 const cache = new LRUCache<string, Promise<Weighting>>({ max: 32 });
@@ -204,7 +207,11 @@ export async function weightingFor(
   const [matrix, stored] = await Promise.all([
     matrixFor(db, survey),
     targets
-      ? { targets, origin: 'file' as const, updatedAt: JSON.stringify(targets).length.toString() }
+      ? {
+          targets,
+          origin: 'file' as const,
+          updatedAt: createHash('sha256').update(JSON.stringify(targets)).digest('hex'),
+        }
       : targetsOf(db, survey),
   ]);
   const key = [
@@ -239,8 +246,11 @@ function weigh(
     origin: stored.origin,
     caveats: survey.population?.caveats ?? [],
     method: INTERVAL_METHOD,
+    tallies: new Map<string, WeightedTally>(),
   };
-  const merged = mergedTargets(stored.targets, mappingOf(survey), settings.merges);
+  // Filtered to one area, its respondents are weighted to that district's figures alone.
+  const inArea = filters.area ? stored.targets.filter((t) => t.district === filters.area) : stored.targets;
+  const merged = mergedTargets(inArea, mappingOf(survey), settings.merges);
   if (!merged.ok)
     return {
       ...base,
@@ -257,7 +267,9 @@ function weigh(
       result: {
         ok: false,
         reason: 'targets',
-        message: 'This survey has no population figures yet: an admin can upload them in its settings.',
+        message: stored.targets.length
+          ? `There are no population figures for the area ${areaLabels(survey).get(filters.area ?? '') ?? filters.area}: its responses cannot be weighted.`
+          : 'This survey has no population figures yet: an admin can upload them in its settings.',
       },
     };
   const area = survey.analysis?.area ? matrix.columns.get(survey.analysis.area) : undefined;
@@ -267,7 +279,7 @@ function weigh(
     names: mapping[v]?.categories.map((c) => c.category) ?? [],
   }));
   const respondents = Array.from(rows, (i) => {
-    const district = area && area.values[i] ? area.codes[(area.values[i] as number) - 1] : undefined;
+    const district = area?.values[i] ? area.codes[(area.values[i] as number) - 1] : undefined;
     const values: Record<string, string | undefined> = {};
     for (const c of categories) {
       const k = c.of[i] as number;
@@ -294,12 +306,39 @@ export interface WeightedTally {
   shares: Map<string, WeightedShare>;
 }
 
+/** Which responses a tally counts: those in a group (one code of a single-choice column), or all. */
+export interface TallyGroup {
+  column: string;
+  code: string;
+}
+
 /**
  * The weighted share of each code of a column among the weighted respondents
- * who answered it (or, with `where`, only those who pass), with Wilson
- * intervals on the effective size of that base.
+ * who answered it (or, with a group, only those in it), with Wilson intervals
+ * on the effective size of that base. Kept with the weighting: every page and
+ * download under the same settings asks for the same tallies, and at 1M
+ * responses each is a pass over them all. Undefined for a column or group the
+ * matrix does not have.
  */
 export function weightedTally(
+  weighting: Weighting & { weights: Float64Array },
+  columnId: string,
+  group?: TallyGroup,
+): WeightedTally | undefined {
+  const key = group ? `${columnId} ${group.column} ${group.code}` : columnId;
+  let found = weighting.tallies.get(key);
+  if (!found) {
+    const column = weighting.matrix.columns.get(columnId);
+    const by = group ? weighting.matrix.columns.get(group.column) : undefined;
+    const code = by && group ? by.codes.indexOf(group.code) + 1 : 0;
+    if (!column || (group && (by?.kind !== 'single' || code === 0))) return undefined;
+    found = tally(weighting, column, by ? (i) => by.values[i] === code : undefined);
+    weighting.tallies.set(key, found);
+  }
+  return found;
+}
+
+function tally(
   weighting: Weighting & { weights: Float64Array },
   column: MatrixColumn,
   where?: (i: number) => boolean,

@@ -85,9 +85,12 @@ export function wrapText(text: string, maxWidth: number, fontSize: number, bold 
   return lines.length ? lines : [''];
 }
 
+// One formatter for every chart: toLocaleString with options builds a new one per call, most of a chart's cost.
+const VALUE_FORMAT = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
+
 /** A count or value as shown on a chart: thousands separated, at most one decimal place, then the unit. */
 export function formatValue(value: number, unit = ''): string {
-  return `${value.toLocaleString('en-GB', { maximumFractionDigits: 1 })}${unit}`;
+  return `${VALUE_FORMAT.format(value)}${unit}`;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -161,7 +161,7 @@ export function correctPaperResponse(
 ): Promise<CorrectionResult> {
   return transaction(db, async (trx) => {
     const row = await takeResponse(trx, survey, id);
-    if (!row || row.channel !== 'paper') return 'not-found';
+    if (row?.channel !== 'paper') return 'not-found';
     const answers = JSON.stringify(route.answers);
     if (answers === row.answers) return 'unchanged';
     const updated: ResponseRow = { ...row, answers, updated_at: toMinute(now) };

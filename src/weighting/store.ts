@@ -34,13 +34,28 @@ export async function targetsOf(db: Kysely<Database>, survey: Survey): Promise<S
       origin: 'uploaded',
       updatedAt: rows[0]?.updated_at,
     };
+  const shipped = shippedOf(survey);
+  return shipped.length ? { targets: shipped, origin: 'shipped' } : { targets: [], origin: 'none' };
+}
+
+/** The figures shipped with a survey, read and checked once per definition: the file does not change. */
+const shippedCache = new WeakMap<Survey, PopulationTarget[]>();
+function shippedOf(survey: Survey): PopulationTarget[] {
+  let found = shippedCache.get(survey);
+  if (found) return found;
   const shipped = shippedTargetsCsv(survey.slug);
-  if (!shipped) return { targets: [], origin: 'none' };
-  const parsed = parseTargets(shipped, { mapping: mappingOf(survey), districts: areaCodes(survey) });
-  // The shipped file is checked by the tests against the definition it comes with.
-  if (!parsed.ok)
-    throw new Error(`the population figures shipped with ${survey.slug} do not fit it: ${parsed.problems.join('; ')}`);
-  return { targets: parsed.targets, origin: 'shipped' };
+  found = [];
+  if (shipped) {
+    const parsed = parseTargets(shipped, { mapping: mappingOf(survey), districts: areaCodes(survey) });
+    // The shipped file is checked by the tests against the definition it comes with.
+    if (!parsed.ok)
+      throw new Error(
+        `the population figures shipped with ${survey.slug} do not fit it: ${parsed.problems.join('; ')}`,
+      );
+    found = parsed.targets;
+  }
+  shippedCache.set(survey, found);
+  return found;
 }
 
 /** Replaces a survey's figures with those of a checked file (see parseTargets), in one transaction. */

@@ -1,7 +1,8 @@
 # The reference for src/weighting/rake.ts: R's survey package rakes the same
 # respondents to the same population figures. Run by test/unit/weighting-r.test.ts:
 #   Rscript test/reference/rake.R EPSILON DIR...
-# (calibrate's epsilon, with maxit = 100.)
+# (calibrate's epsilon, with maxit = 100.) The variables raked on are those in
+# the environment variable VARIABLES (comma-separated), else age, sex and ethnic_group.
 # Each DIR holds respondents.csv (id, district, age, sex, ethnic_group, concern,
 # ticks; empty = not answered; ticks joined by ";") and population.csv (the
 # targets file). Writes status.csv (per district: did calibrate converge?),
@@ -13,7 +14,8 @@
 
 suppressPackageStartupMessages(library(survey))
 
-variables <- c("age", "sex", "ethnic_group")
+chosen <- Sys.getenv("VARIABLES")
+variables <- if (nzchar(chosen)) strsplit(chosen, ",", fixed = TRUE)[[1]] else c("age", "sex", "ethnic_group")
 z <- qnorm(0.975)
 full <- function(x) format(x, digits = 17, scientific = TRUE)
 
@@ -51,7 +53,7 @@ for (dir in args[-1]) {
     design <- svydesign(ids = ~1, data = sub, weights = ~start)
     # calibrate stops with "Calibration failed" when the margins are not met within maxit.
     raked <- tryCatch(
-      suppressWarnings(calibrate(design, ~ age + sex + ethnic_group, population = totals,
+      suppressWarnings(calibrate(design, reformulate(variables), population = totals,
                                  calfun = "raking", epsilon = epsilon, maxit = 100)),
       error = function(e) NULL)
     converged[[d]] <- !is.null(raked)

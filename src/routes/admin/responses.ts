@@ -98,7 +98,7 @@ export default async function responseRoutes(app: FastifyInstance, opts: { now: 
         });
     const areas = areaLabels(survey);
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    const pageHref = (n: number) => withQuery(base(survey), filters) + `${filtersQuery(filters) ? '&' : '?'}page=${n}`;
+    const pageHref = (n: number) => `${withQuery(base(survey), filters)}${filtersQuery(filters) ? '&' : '?'}page=${n}`;
     return adminView(
       request,
       reply,

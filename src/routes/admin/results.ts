@@ -14,7 +14,7 @@ import {
   type WeightSettings,
   weightingFor,
 } from '../../analysis/weighting.ts';
-import { barChart, chartFigure, chartSvg, timeSeriesChart } from '../../charts/index.ts';
+import { chartFigure, chartSvg, timeSeriesChart } from '../../charts/index.ts';
 import { tableCsv } from '../../exports/csv.ts';
 import { scheduleOf } from '../../responses/schedules.ts';
 import { areaLabels, type Survey } from '../../survey/definition.ts';
@@ -162,6 +162,7 @@ export default async function resultsRoutes(app: FastifyInstance) {
       form: weightForm(survey, weight),
       weighting: weightingView(survey, filters, weighting, 'representativeness'),
       originText: ORIGINS[weighting.origin],
+      caveats: weighting.caveats,
       targetsHref: request.admin?.role === 'admin' ? `${surveyBase(survey)}/settings/targets` : undefined,
     });
   });
@@ -280,6 +281,7 @@ function comparisonView(variable: string, label: string, place: PlaceComparison)
       ...c,
       sample: formatShare(c.sampleShare),
       population: formatShare(c.populationShare),
+      ratioText: c.ratio === null ? '–' : c.ratio.toFixed(2),
       difference:
         c.differencePoints === null ? '–' : `${c.differencePoints > 0 ? '+' : ''}${c.differencePoints.toFixed(1)}`,
     })),
@@ -434,6 +436,7 @@ function weightingView(survey: Survey, filters: Filters, weighting: Weighting | 
 
 /** What the page says first when weighting is refused; the cells at fault follow as a list. */
 function refusalText(result: Exclude<Weighting['result'], { ok: true }>): string {
+  if (!('cells' in result) || !result.cells?.length) return result.message;
   switch (result.reason) {
     case 'empty-category':
       return 'Some categories have no respondents to weight (or respondents but no population):';
