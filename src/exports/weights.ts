@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Filters } from '../analysis/filters.ts';
 import { responseIdAt } from '../analysis/response-matrix.ts';
-import { refusedCells, type Weighting, type WeightSettings, weightingFor } from '../analysis/weighting.ts';
+import { refusalText, refusedCells, type Weighting, type WeightSettings, weightingFor } from '../analysis/weighting.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 
@@ -20,12 +20,16 @@ export class WeightingRefused extends Error {
   }
 }
 
-/** Why a weighting was refused, in the words the representativeness page uses, with the cells at fault. */
+/** A problem's words as a sentence: capital first, full stop last. */
+export const asSentence = (text: string) =>
+  `${text.charAt(0).toUpperCase()}${text.slice(1)}${text.endsWith('.') ? '' : '.'}`;
+
+/** Why a weighting was refused, in the representativeness page's words: its lead, then each cell at fault. */
 export function refusalMessage(survey: Survey, weighting: Weighting): string {
   const { result } = weighting;
   if (result.ok) return '';
-  const cells = refusedCells(survey, weighting).map((cell) => cell.text);
-  return [result.message, ...cells].join(' ');
+  const cells = refusedCells(survey, weighting).map((cell) => asSentence(cell.text));
+  return [refusalText(result), ...cells].join(' ');
 }
 
 /** The weighting for an export, or WeightingRefused when it did not meet its targets. */

@@ -15,7 +15,6 @@ import { cspSurvey, makeApp, type TestApp } from '../helpers.ts';
 
 const survey = cspSurvey();
 const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'), 'utf8');
-const HEADER = fixture.slice(0, fixture.indexOf('\n'));
 // Two responses of our own: one in British Summer Time (started 10:00 UTC, 11:00 in London), one in winter.
 const ROW =
   ',complete,web,START,END,dartford,property,residential_burglary;shed_garage,no,,,,,,,,,,female,25_34,,,DA1 1';

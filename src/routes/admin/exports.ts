@@ -4,7 +4,7 @@ import type { Filters } from '../../analysis/filters.ts';
 import { parseWeightSettings, type WeightSettings, weightingFor } from '../../analysis/weighting.ts';
 import type { ExportJob, ExportKind } from '../../exports/job.ts';
 import { closeExportPool, ExportsBusy, startExport } from '../../exports/pool.ts';
-import { refusalMessage } from '../../exports/weights.ts';
+import { asSentence, refusalMessage } from '../../exports/weights.ts';
 import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError } from './access.ts';
 import { resultsHref } from './results-view.ts';
@@ -19,17 +19,10 @@ function refuseExport(
   weight: WeightSettings,
   message: string,
 ) {
-  return renderAdminError(
-    request,
-    reply,
-    409,
-    'The weighting was refused, so nothing was exported',
-    `These responses cannot be weighted with those settings: ${message}`,
-    {
-      href: `${resultsHref(`${surveyBase(survey)}/results/representativeness`, filters, weight)}#weighting`,
-      text: 'Change the weighting',
-    },
-  );
+  return renderAdminError(request, reply, 409, 'The weighting was refused, so nothing was exported', message, {
+    href: `${resultsHref(`${surveyBase(survey)}/results/representativeness`, filters, weight)}#weighting`,
+    text: 'Change the weighting',
+  });
 }
 
 /**
@@ -58,7 +51,13 @@ export default async function exportRoutes(app: FastifyInstance) {
       ...(kind === 'csv' && labels !== 'yes' && labels !== 'no' ? ['labels must be yes or no'] : []),
     ];
     if (!weight.ok || problems.length)
-      return renderAdminError(request, reply, 400, 'Those download settings cannot be used', problems.join('. '));
+      return renderAdminError(
+        request,
+        reply,
+        400,
+        'Those download settings cannot be used',
+        problems.map(asSentence).join(' '),
+      );
     const settings = weight.settings;
     if (settings) {
       // Checked here first (the results pages' weighting, usually already worked out), so a refusal gets its page

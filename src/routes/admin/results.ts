@@ -9,6 +9,7 @@ import {
   CAP_CHOICES,
   categoryLabels,
   parseWeightSettings,
+  refusalText,
   refusedCells,
   type Weighting,
   type WeightSettings,
@@ -432,21 +433,6 @@ function weightingView(survey: Survey, filters: Filters, weighting: Weighting | 
     settingsHref: toWeighting(weighting.settings),
     resultsHref: resultsHref(surveyBase(survey), filters, weighting.settings),
   };
-}
-
-/** What the page says first when weighting is refused; the cells at fault follow as a list. */
-function refusalText(result: Exclude<Weighting['result'], { ok: true }>): string {
-  if (!('cells' in result) || !result.cells?.length) return result.message;
-  switch (result.reason) {
-    case 'empty-category':
-      return 'Some categories have no respondents to weight (or respondents but no population):';
-    case 'not-converged':
-      return 'The weights could not be made to match every target at once within 100 rounds:';
-    case 'cap-not-met':
-      return 'The weights cannot stay under the cap and still match the targets:';
-    default:
-      return result.message;
-  }
 }
 
 /** A chart download: the SVG as it is, or drawn as a PNG (resvg, loaded only for this). */
