@@ -543,7 +543,8 @@ function writeWeighting(
       : 'none',
   ]);
   add(['Population figures', ORIGINS[weighting.origin]]);
-  add(['Method', weighting.method]);
+  add(['Method', 'Raking (iterative proportional fitting), each district to its own figures']);
+  add(['Intervals on the weighted pages', weighting.method]);
   add(['Converged', 'yes', ...districts.map(() => 'yes')]);
   const figures: [string, (s: (typeof districts)[number] | typeof result.overall) => number, string?][] = [
     ['Iterations', (s) => s.iterations],

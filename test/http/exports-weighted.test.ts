@@ -106,7 +106,7 @@ describe('the responses CSV', () => {
 
 describe('the workbook', () => {
   it('has the weight column and a Weighting sheet with the page’s weighting, and the results page links to both', async () => {
-    const res = await analyst.get(`${BASE}/workbook.xlsx?weight=age,sex&cap=5`);
+    const res = await analyst.get(`${BASE}/workbook.xlsx?weight=age,sex&cap=5&merge=age:18_24%2B25_34`);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-disposition']).toBe('attachment; filename="csp-2019-weighted.xlsx"');
     const book = new ExcelJS.Workbook();
@@ -120,6 +120,7 @@ describe('the workbook', () => {
     weighting.eachRow((row) => labels.push(`${row.getCell(1).value}: ${row.getCell(2).value}`));
     expect(labels).toContain('Cap on the weights: 5 × the district’s mean weight');
     expect(labels).toContain('Weighted on: Age, Sex');
+    expect(labels.find((l) => l.startsWith('Categories merged'))).toMatch(/^Categories merged: Age: 18.+ with 25.+$/);
 
     const overview = await analyst.get(`${BASE}/results/overview?weight=age,sex`);
     const page = overview.statusCode === 200 ? overview : await analyst.get(`${BASE}?weight=age,sex`);
