@@ -123,6 +123,7 @@ export default async function resultsRoutes(app: FastifyInstance) {
         report: withQuery(`${base}/report.json`, filters),
       },
       settings: `${base}/settings`,
+      tryIt: `${base}/test`,
     };
   };
 
@@ -195,6 +196,8 @@ export default async function resultsRoutes(app: FastifyInstance) {
         flagged: withQuery(`${base}/responses`, { ...filters, flagged: 'only' }),
         excluded: withQuery(`${base}/responses`, { ...filters, excluded: 'only' }),
         withoutFlagged: withQuery(base, { ...filters, flagged: 'exclude' }),
+        eraseTests:
+          request.admin?.role === 'admin' && excluded.byReason.test ? `${base}/responses/erase-tests` : undefined,
       },
     });
   });
