@@ -9,6 +9,7 @@ import * as sharedSecrets from './2026-11-26-07-shared-secrets.ts';
 import * as reportSummary from './2026-11-26-08-report-summary.ts';
 import * as signInAttempts from './2026-12-05-09-sign-in-attempts.ts';
 import * as corrections from './2026-12-05-10-corrections.ts';
+import * as responsesSurveyId from './2026-12-05-12-responses-survey-id.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26-08-report-summary': reportSummary,
   '2026-12-05-09-sign-in-attempts': signInAttempts,
   '2026-12-05-10-corrections': corrections,
+  '2026-12-05-12-responses-survey-id': responsesSurveyId,
 };

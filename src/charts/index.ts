@@ -1,5 +1,5 @@
 // Charts as server-rendered SVG: pure functions from plain data to a string,
-// no Fastify and no database. See docs-charts.md. svgToPng is imported from
+// no Fastify and no database (README: Charts). svgToPng is imported from
 // ./png.ts alone, so rendering a page never loads resvg's native binary.
 import { barChart, groupedBarChart } from './bars.ts';
 import type { Chart, Rendering } from './model.ts';

@@ -227,10 +227,13 @@ describe('staff reaching residents', () => {
         page.waitForURL((u) => u.searchParams.has('saved')),
         page.getByRole('button', { name: 'Save this paper questionnaire' }).click(),
       ]);
-      expect(await page.locator('.govuk-notification-banner__heading').textContent()).toBe('Paper questionnaire saved');
+      expect(await page.locator('.govuk-notification-banner__heading').textContent()).toMatch(
+        /^Paper questionnaire saved as P-\d{6}$/,
+      );
       await screenshot(page, 'reach-paper-entry-saved');
 
-      await page.goto(`${server.origin}/admin/surveys/csp-2019`);
+      await page.goto(`${server.origin}/admin/surveys/csp-2019/results/channels`);
+      await page.locator('.app-filters summary').click();
       await page.locator('#channel').selectOption('paper');
       await Promise.all([
         page.waitForURL((u) => u.searchParams.get('channel') === 'paper'),
