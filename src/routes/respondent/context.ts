@@ -134,21 +134,6 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
   /** Whether the survey is open now, by the dates an admin set or else its definition's. */
   const stateOf = async (survey: Survey, now = opts.now()) => surveyState(await recentScheduleOf(app.db, survey), now);
 
-  /**
-   * Whether this is staff trying the survey (test mode): both the signed
-   * cookie's token (only the admin route issues a test one) and the draft's
-   * row (stored as a test from the start) say so. Nothing a resident sends can.
-   */
-  const testing = (request: FastifyRequest, row: ResponseRow | undefined) =>
-    row?.excluded === 'test' && isTestToken(draftToken(request));
-
-  /** The survey's state for this respondent: open, whatever its dates, to staff in test mode. */
-  const stateFor = async (
-    request: FastifyRequest,
-    survey: Survey,
-    row: ResponseRow | undefined,
-  ): Promise<SurveyState> => (testing(request, row) ? { open: true } : stateOf(survey));
-
   const renderClosed = (reply: FastifyReply, survey: Survey, reason: string, at: Date, status: number) =>
     reply.code(status).view('pages/closed.eta', {
       title: survey.title,
@@ -164,6 +149,20 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
     const token = draftToken(request);
     return token ? findDraft(app.db, survey, hashDraftToken(token)) : undefined;
   };
+
+  /**
+   * Whether this is staff trying the survey (test mode): both the signed
+   * cookie's token (only the admin route issues a test one) and the draft's
+   * row (stored as a test from the start) say so. Nothing a resident sends can.
+   */
+  const testing = (request: FastifyRequest, row: ResponseRow | undefined) =>
+    row?.excluded === 'test' && isTestToken(draftToken(request));
+
+  /** The survey's state for this respondent: open, whatever its dates, to staff in test mode. */
+  const stateFor = async (request: FastifyRequest, survey: Survey): Promise<SurveyState> =>
+    isTestToken(draftToken(request)) && testing(request, await currentDraft(request, survey))
+      ? { open: true }
+      : stateOf(survey);
 
   /** preHandler: the survey in the URL, or a 404 page; answers are never cached. */
   const loadSurvey = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -79,7 +79,7 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
     '/s/:slug',
     { preHandler: r.loadSurvey },
     async (request, reply) => {
-      const state = await r.stateFor(request, request.survey, await r.currentDraft(request, request.survey));
+      const state = await r.stateFor(request, request.survey);
       if (!state.open) return r.renderClosed(reply, request.survey, state.reason, state.at, 200);
       const src = typeof request.query.src === 'string' ? request.query.src : '';
       return renderStart(request, reply, src, undefined, opts.indexStartPage ?? true);
@@ -100,11 +100,11 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
     },
     async (request, reply) => {
       const { survey } = request;
-      const draft = await r.currentDraft(request, survey);
-      const state = await r.stateFor(request, survey, draft);
+      const state = await r.stateFor(request, survey);
       if (!state.open) return r.renderClosed(reply, survey, state.reason, state.at, 403);
       const body = buttonForm(request.body, [CSRF_FIELD, 'src', 'restart'], HONEYPOT_FIELD);
       if (!body) return r.refuseRequest(request, reply, 'start: unexpected fields');
+      const draft = await r.currentDraft(request, survey);
       // A second click on Start carries on the same draft instead of making another.
       if (draft?.status === 'partial' && body.restart !== 'yes')
         return reply.redirect(pageUrl(survey, storedJourney(survey, draft.answers).next), 303);
