@@ -9,8 +9,12 @@ const FILTERS =
 const USAGE = `Usage: npm run -s cli -- <command> [options]
 
 Commands:
-  export --survey SLUG ${FILTERS}
-      The responses as CSV (the response record, UTF-8 with a BOM) on standard output.
+  export --survey SLUG ${FILTERS} [--labels]
+         [--weight age,sex,ethnic_group [--cap none|K] [--merge VARIABLE:CAT+CAT]...]
+      The responses as CSV (the response record, UTF-8 with a BOM) on standard
+      output: codes, or with --labels their labels; with --weight a last
+      column, weight (empty for a respondent the weighting left out). A
+      refused weighting writes nothing and exits 1 with the reason.
   report --survey SLUG ${FILTERS}
          [--crosstab ROW,COLUMN] [--weight age,sex,ethnic_group [--cap none|K]
          [--merge VARIABLE:CAT+CAT]... [--targets FILE.csv]]

@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SelectQueryBuilder, SqlBool } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
 import { areaCodes, type Survey } from '../survey/definition.ts';
@@ -48,6 +48,22 @@ const isoDate = z.iso.date();
 /** The channels a response can have: the survey's share-link sources, plus `web` and `paper`. */
 export function channelCodes(survey: Survey): string[] {
   return ['web', ...survey.channels.map((c) => c.code), 'paper'];
+}
+
+/** The filters in words: what a page and a workbook say they show. */
+export function describeFilters(filters: Filters, areas: Map<string, string>, channels: Map<string, string>): string {
+  const parts = [
+    filters.status === 'all' ? 'complete and partial responses' : `${filters.status} responses only`,
+    filters.area ? `area: ${areas.get(filters.area) ?? filters.area}` : 'all areas',
+    filters.channel ? `channel: ${channels.get(filters.channel) ?? filters.channel}` : 'all channels',
+  ];
+  if (filters.from || filters.to)
+    parts.push(`started ${filters.from ? `from ${filters.from} ` : ''}${filters.to ? `to ${filters.to}` : ''}`.trim());
+  if (flaggedOf(filters) === 'exclude') parts.push('flagged responses left out');
+  if (flaggedOf(filters) === 'only') parts.push('flagged responses only');
+  if (excludedOf(filters) === 'include') parts.push('excluded responses switched back in');
+  if (excludedOf(filters) === 'only') parts.push('excluded responses only');
+  return parts.join(', ');
 }
 
 /** A filter that cannot be used: its name (the form field) and why. */
@@ -185,28 +201,34 @@ export function filteredResponseIds(
   survey: Survey,
   filters: Filters,
 ): SelectQueryBuilder<Database, 'responses', { id: string }> {
-  let query = db.selectFrom('responses').select('responses.id').where('responses.survey', '=', survey.slug);
-  if (filters.status !== 'all') query = query.where('responses.status', '=', filters.status);
-  if (filters.channel) query = query.where('responses.channel', '=', filters.channel);
-  if (filters.from) query = query.where('responses.started_at', '>=', filters.from);
-  if (filters.to) query = query.where('responses.started_at', '<', dayAfter(filters.to));
-  if (flaggedOf(filters) === 'exclude') query = query.where('responses.flag', 'is', null);
-  if (flaggedOf(filters) === 'only') query = query.where('responses.flag', 'is not', null);
-  if (excludedOf(filters) === 'exclude') query = query.where('responses.excluded', 'is', null);
-  if (excludedOf(filters) === 'only') query = query.where('responses.excluded', 'is not', null);
-  const areaQuestion = survey.analysis?.area;
-  if (filters.area && areaQuestion) {
-    const area = filters.area;
-    query = query.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('response_values as area_value')
-          .select('area_value.response_id')
-          .whereRef('area_value.response_id', '=', 'responses.id')
-          .where('area_value.question_id', '=', areaQuestion)
-          .where('area_value.value', '=', area),
-      ),
-    );
-  }
-  return query;
+  return db.selectFrom('responses').select('responses.id').where(passesFilters(survey, filters));
+}
+
+/** The condition on a `responses` row that it is the survey's and passes the filters. */
+export function passesFilters(survey: Survey, filters: Filters) {
+  return (eb: ExpressionBuilder<Database, 'responses'>): Expression<SqlBool> => {
+    const conditions: Expression<SqlBool>[] = [eb('responses.survey', '=', survey.slug)];
+    if (filters.status !== 'all') conditions.push(eb('responses.status', '=', filters.status));
+    if (filters.channel) conditions.push(eb('responses.channel', '=', filters.channel));
+    if (filters.from) conditions.push(eb('responses.started_at', '>=', filters.from));
+    if (filters.to) conditions.push(eb('responses.started_at', '<', dayAfter(filters.to)));
+    const flagged = flaggedOf(filters);
+    if (flagged !== 'include') conditions.push(eb('responses.flag', flagged === 'exclude' ? 'is' : 'is not', null));
+    const excluded = excludedOf(filters);
+    if (excluded !== 'include')
+      conditions.push(eb('responses.excluded', excluded === 'exclude' ? 'is' : 'is not', null));
+    const areaQuestion = survey.analysis?.area;
+    if (filters.area && areaQuestion)
+      conditions.push(
+        eb.exists(
+          eb
+            .selectFrom('response_values as area_value')
+            .select('area_value.response_id')
+            .whereRef('area_value.response_id', '=', 'responses.id')
+            .where('area_value.question_id', '=', areaQuestion)
+            .where('area_value.value', '=', filters.area as string),
+        ),
+      );
+    return eb.and(conditions);
+  };
 }

@@ -56,29 +56,38 @@ export function representativeness(
     const question = survey.questionsById.get(mapped.question)?.[0];
     const codeLabels = new Map(question ? optionsOf(question).map((o) => [o.code, o.label]) : []);
     const districts = [...new Set(targets.filter((t) => t.variable === variable).map((t) => t.district))];
-    const places: PlaceComparison[] = [];
-    for (const district of [...districts, '']) {
-      const inPlace = (i: number) =>
-        district === ''
-          ? districts.includes(area?.codes[(area.values[i] as number) - 1] ?? '')
-          : area?.codes[(area.values[i] as number) - 1] === district;
-      const counts = new Array<number>(categories.length).fill(0);
-      const unplaced = new Map<string, number>();
-      let placed = 0;
-      for (const i of rows) {
-        if (!inPlace(i)) continue;
-        const k = of[i] as number;
-        if (k >= 0) {
-          counts[k] = (counts[k] as number) + 1;
-          placed++;
-          continue;
-        }
+    // One pass over the rows per variable: each row counted in its district's place and in "all districts".
+    const placeOfArea = area ? area.codes.map((code) => districts.indexOf(code)) : [];
+    const all = districts.length;
+    const counts = Array.from({ length: all + 1 }, () => new Array<number>(categories.length).fill(0));
+    const unplacedByValue = Array.from({ length: all + 1 }, () => new Map<number, number>());
+    const count = (p: number, i: number, k: number) => {
+      const placeCounts = counts[p] as number[];
+      if (k >= 0) placeCounts[k] = (placeCounts[k] as number) + 1;
+      else {
         const value = column?.kind === 'single' ? (column.values[i] as number) : 0;
-        const why = value
-          ? `${codeLabels.get(column?.codes[value - 1] ?? '') ?? 'Another answer'} (no population row)`
-          : 'Not answered';
-        unplaced.set(why, (unplaced.get(why) ?? 0) + 1);
+        const unplaced = unplacedByValue[p] as Map<number, number>;
+        unplaced.set(value, (unplaced.get(value) ?? 0) + 1);
       }
+    };
+    for (const i of rows) {
+      const place = area ? (placeOfArea[(area.values[i] as number) - 1] ?? -1) : -1;
+      if (place < 0) continue;
+      const k = of[i] as number;
+      count(place, i, k);
+      count(all, i, k);
+    }
+    const why = (value: number) =>
+      value
+        ? `${codeLabels.get(column?.codes[value - 1] ?? '') ?? 'Another answer'} (no population row)`
+        : 'Not answered';
+    const places: PlaceComparison[] = [];
+    for (const [p, district] of [...districts, ''].entries()) {
+      const placeCounts = counts[p] as number[];
+      const placed = placeCounts.reduce((a, b) => a + b, 0);
+      const unplaced = new Map<string, number>();
+      for (const [value, n] of unplacedByValue[p] as Map<number, number>)
+        unplaced.set(why(value), (unplaced.get(why(value)) ?? 0) + n);
       const figures = targets.filter((t) => t.variable === variable && (district === '' || t.district === district));
       const population = categories.map((c) =>
         figures.filter((t) => t.category === c).reduce((a, t) => a + t.count, 0),
@@ -90,12 +99,12 @@ export function representativeness(
         placed,
         notPlaced: [...unplaced].map(([label, respondents]) => ({ label, respondents })),
         categories: categories.map((category, k) => {
-          const sampleShare = placed ? (counts[k] as number) / placed : null;
+          const sampleShare = placed ? (placeCounts[k] as number) / placed : null;
           const populationShare = populationTotal ? (population[k] as number) / populationTotal : null;
           return {
             category,
             label: labels.get(category) ?? category,
-            respondents: counts[k] as number,
+            respondents: placeCounts[k] as number,
             sampleShare,
             populationShare,
             differencePoints:

@@ -29,6 +29,8 @@ export interface ResponseMatrix {
   /** How long the build took (ms): staleness is allowed in proportion (see matrixFor). */
   buildMs: number;
   size: number;
+  /** Each response's id (see responseIdAt): rows are in the order of their ids as the database sorts them. */
+  ids: PackedIds;
   complete: Uint8Array;
   flagged: Uint8Array;
   excluded: Uint8Array;
@@ -40,6 +42,22 @@ export interface ResponseMatrix {
   columns: Map<string, MatrixColumn>;
   /** Per page, one bit per response: the page was submitted (the bases of About you, say). */
   pages: Map<string, Uint32Array>;
+}
+
+/**
+ * Strings packed one after another as UTF-8, `ends[i]` the byte where the
+ * i-th ends: a million ids take their bytes and 4 more each, not a string
+ * object each.
+ */
+export interface PackedIds {
+  bytes: Buffer;
+  ends: Uint32Array;
+}
+
+/** The id of the response at a row of the matrix (what an export writes a weight beside). */
+export function responseIdAt(matrix: Pick<ResponseMatrix, 'ids'>, row: number): string {
+  const { bytes, ends } = matrix.ids;
+  return bytes.toString('utf8', row === 0 ? 0 : (ends[row - 1] as number), ends[row] as number);
 }
 
 /** The channel a response came by, as a column like any question's. */
@@ -144,6 +162,9 @@ export async function buildMatrix(db: Kysely<Database>, survey: Survey): Promise
   let flagged = new Uint8Array(capacity);
   let excluded = new Uint8Array(capacity);
   let day = new Int32Array(capacity);
+  let idEnds = new Uint32Array(capacity);
+  const idBytes: Buffer[] = [];
+  let idLength = 0;
   const specs = columnSpecs(survey);
   const builders = new Map(specs.map((s) => [s.id, new ColumnBuilder(s.id, s.kind, s.codes, capacity)]));
   const pageBits = new Map<string, Uint32Array>(survey.pages.map((p) => [p.id, new Uint32Array(capacity >>> 5)]));
@@ -154,7 +175,7 @@ export async function buildMatrix(db: Kysely<Database>, survey: Survey): Promise
 
   const grow = () => {
     capacity *= 2;
-    const widen = <T extends Uint8Array | Int32Array>(a: T): T => {
+    const widen = <T extends Uint8Array | Int32Array | Uint32Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(capacity);
       b.set(a);
       return b;
@@ -163,6 +184,7 @@ export async function buildMatrix(db: Kysely<Database>, survey: Survey): Promise
     flagged = widen(flagged);
     excluded = widen(excluded);
     day = widen(day);
+    idEnds = widen(idEnds);
     for (const b of builders.values()) b.grow(capacity);
     for (const [page, bits] of pageBits) {
       const b = new Uint32Array(capacity >>> 5);
@@ -183,9 +205,12 @@ export async function buildMatrix(db: Kysely<Database>, survey: Survey): Promise
       .execute();
     if (!rows.length) break;
     after = rows[rows.length - 1]?.id as string;
+    idBytes.push(Buffer.from(rows.map((row) => row.id).join('')));
     for (const row of rows) {
       if (size === capacity) grow();
       const i = size++;
+      idLength += Buffer.byteLength(row.id);
+      idEnds[i] = idLength;
       complete[i] = row.status === 'complete' ? 1 : 0;
       flagged[i] = row.flag ? 1 : 0;
       excluded[i] = row.excluded ? 1 : 0;
@@ -214,6 +239,7 @@ export async function buildMatrix(db: Kysely<Database>, survey: Survey): Promise
     builtAt: Date.now(),
     buildMs: performance.now() - started,
     size,
+    ids: { bytes: Buffer.concat(idBytes), ends: idEnds.slice(0, size) },
     complete,
     flagged,
     excluded,

@@ -89,6 +89,7 @@ export function sectionGroups(survey: Survey, report: Report, id: SectionId): Ta
                   report,
                   followUp,
                   (group) => `${group} as the ${title.toLowerCase()}: top issues`,
+                  (group) => `${group}, rank ${r + 1}`,
                 )
               : []),
           ],

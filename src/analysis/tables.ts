@@ -53,6 +53,8 @@ export interface Table {
   /** Stable id: the CSV file name, the chart's, and the sheet name's source. */
   id: string;
   title: string;
+  /** A workbook sheet's name where the title is too long for one (31 characters at most). */
+  sheet?: string;
   /** "Of 154 respondents to this question". */
   baseText: string;
   columns: Column[];
@@ -144,6 +146,7 @@ export function followUpTables(
   report: Report,
   id: string,
   heading: (group: string) => string,
+  sheet?: (group: string) => string,
   mark = 3,
 ): Table[] {
   const byGroup = (report.questions[id] as Record<string, Tally> | undefined) ?? {};
@@ -156,6 +159,7 @@ export function followUpTables(
     return {
       id: `${id}-${group}`,
       title: heading(groupLabel),
+      ...(sheet ? { sheet: sheet(groupLabel) } : {}),
       baseText: ofRespondents(tally.answered),
       columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labels, tally, mark),
@@ -190,6 +194,7 @@ export function combinedFollowUpTables(survey: Survey, report: Report): Table[] 
     return {
       id: `combined-top3-${group}`,
       title: `${groupLabel}: top issues, whichever rank it was given`,
+      sheet: `${groupLabel}, any rank`,
       baseText: ofRespondents(tally.answered),
       columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labelsOf(question), tally, 3),
@@ -205,6 +210,7 @@ export function combinedRanksTable(survey: Survey, report: Report): Table | null
   return {
     id: 'combined-ranks',
     title: 'Issues named at any rank (each respondent counted once per issue)',
+    sheet: 'Issues named at any rank',
     baseText: `Of ${tally.answered} respondents who named at least one issue`,
     columns: ANSWER_COLUMNS('Issue'),
     rows: rankedRows(labelsOf(firstQuestion(survey, first)), tally),
@@ -231,6 +237,7 @@ export function victimsTable(survey: Survey, report: Report): Table | null {
   return {
     id: 'victims',
     title: 'Victims and reporting to the police, by issue',
+    sheet: 'Victims and reporting',
     baseText: 'Respondents who said they had been a victim of crime in the issue they chose, at any rank',
     columns: [
       { heading: 'Issue', kind: 'label' },
@@ -290,6 +297,8 @@ export function responsesTable(report: Report): Table {
   return {
     id: 'responses',
     title: 'Responses',
+    // The workbook's own sheet of responses is "Responses".
+    sheet: 'Responses by status',
     baseText: `${report.responses} responses`,
     columns: [
       { heading: 'Status', kind: 'label' },

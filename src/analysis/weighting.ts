@@ -171,6 +171,21 @@ export function refusedCells(survey: Survey, weighting: Weighting) {
   });
 }
 
+/** What the page says first when weighting is refused; the cells at fault follow as a list. */
+export function refusalText(result: Exclude<Weighting['result'], { ok: true }>): string {
+  if (!('cells' in result) || !result.cells?.length) return result.message;
+  switch (result.reason) {
+    case 'empty-category':
+      return 'Some categories have no respondents to weight (or respondents but no population):';
+    case 'not-converged':
+      return 'The weights could not be made to match every target at once within 100 rounds:';
+    case 'cap-not-met':
+      return 'The weights cannot stay under the cap and still match the targets:';
+    default:
+      return result.message;
+  }
+}
+
 /** The outcome of weighting the responses under some filters. */
 export interface Weighting {
   settings: WeightSettings;

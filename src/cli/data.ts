@@ -1,18 +1,60 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { ownExportConnection, responseRecordCsv } from '../exports/job.ts';
+import { ownExportConnection, writeExport } from '../exports/job.ts';
 import { areaCodes, type Survey } from '../survey/definition.ts';
 import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withConnection, withDb } from './common.ts';
 
-/** `export`: the response record as CSV on standard output, written as the server's export worker writes it. */
+/** The weighting options shared by export and report: --weight, --cap, --merge. */
+const weightOptions = {
+  weight: { type: 'string' },
+  cap: { type: 'string' },
+  merge: { type: 'string', multiple: true },
+} as const;
+
+/** The weighting asked for by --weight, --cap and --merge (every problem a usage error), or undefined. */
+async function weightFrom(
+  survey: Survey,
+  values: { weight?: string; cap?: string; merge?: string[]; targets?: string },
+  companions = '--cap and --merge',
+) {
+  if (!values.weight && (values.cap || values.merge || values.targets))
+    throw new UsageError(`${companions} go with --weight`);
+  const { parseWeightSettings } = await import('../analysis/weighting.ts');
+  const weight = parseWeightSettings(survey, {
+    ...(values.weight ? { weight: values.weight } : {}),
+    ...(values.cap ? { cap: values.cap } : {}),
+    ...(values.merge ? { merge: values.merge } : {}),
+  });
+  if (!weight.ok) throw new UsageError(weight.problems.map((p) => p.message).join('; '));
+  return weight.settings;
+}
+
+/**
+ * `export`: the response record as CSV on standard output, written as the
+ * server's export worker writes it; `--labels` for labels instead of codes,
+ * `--weight` (with `--cap`, `--merge`) for a weight column. A refused
+ * weighting writes nothing and exits 1 with the reason.
+ */
 export async function exportCommand(args: string[]) {
-  const { values } = options(args, { survey: { type: 'string' }, ...filterOptions });
+  const { values } = options(args, {
+    survey: { type: 'string' },
+    ...filterOptions,
+    labels: { type: 'boolean' },
+    ...weightOptions,
+  });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
+  const weight = await weightFrom(survey, values);
+  const job = {
+    kind: 'csv',
+    filters,
+    ...(values.labels ? { labels: true } : {}),
+    ...(weight ? { weight } : {}),
+  } as const;
   // In this thread, not the server's pool: a worker would only add its own copy of the modules to the process.
+  // A weighting is worked out before anything is written: refused, standard output stays empty.
   await withConnection((connection) =>
-    pipeline(responseRecordCsv(connection.db, survey, filters, ownExportConnection(connection)), process.stdout),
+    writeExport(connection.db, survey, job, process.stdout, ownExportConnection(connection)),
   );
 }
 
@@ -22,32 +64,20 @@ export async function reportCommand(args: string[]) {
     survey: { type: 'string' },
     ...filterOptions,
     crosstab: { type: 'string' },
-    weight: { type: 'string' },
-    cap: { type: 'string' },
-    merge: { type: 'string', multiple: true },
+    ...weightOptions,
     targets: { type: 'string' },
   });
   const survey = surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
-  const [{ reportJson, ReportRequestError }, { parseWeightSettings }] = await Promise.all([
-    import('../analysis/report-json.ts'),
-    import('../analysis/weighting.ts'),
-  ]);
+  const { reportJson, ReportRequestError } = await import('../analysis/report-json.ts');
   const pair = values.crosstab?.split(',');
   if (pair && pair.length !== 2) throw new UsageError('--crosstab takes two questions: ROW,COLUMN');
-  if (!values.weight && (values.cap || values.merge || values.targets))
-    throw new UsageError('--cap, --merge and --targets go with --weight');
-  const weight = parseWeightSettings(survey, {
-    ...(values.weight ? { weight: values.weight } : {}),
-    ...(values.cap ? { cap: values.cap } : {}),
-    ...(values.merge ? { merge: values.merge } : {}),
-  });
-  if (!weight.ok) throw new UsageError(weight.problems.map((p) => p.message).join('; '));
+  const weight = await weightFrom(survey, values, '--cap, --merge and --targets');
   const targets = values.targets ? await targetsFile(survey, values.targets) : undefined;
   const json = await withDb((db) =>
     reportJson(db, survey, filters, {
       ...(pair ? { crosstab: pair as [string, string] } : {}),
-      ...(weight.settings ? { weight: weight.settings } : {}),
+      ...(weight ? { weight } : {}),
       ...(targets ? { targets } : {}),
     }).catch((err: unknown) => {
       throw err instanceof ReportRequestError ? new UsageError(err.message) : err;

@@ -1,8 +1,9 @@
 import { type Options, stringify } from 'csv-stringify/sync';
+import { channelLabels } from '../analysis/crosstab.ts';
 import type { Table } from '../analysis/tables.ts';
 import type { Survey } from '../survey/definition.ts';
 import { type RowBatch, rowsOf } from './read.ts';
-import { recordCells, recordColumns } from './record.ts';
+import { type ExportRow, labelledCells, recordCells, recordColumns } from './record.ts';
 
 /** The byte order mark that tells Excel a CSV file is UTF-8. */
 export const BOM = '\uFEFF';
@@ -47,16 +48,40 @@ export const CHUNK_BYTES = 64 * 1024;
  */
 export type RecordWriter = (survey: Survey, batches: AsyncIterable<RowBatch>) => AsyncGenerator<Buffer>;
 
-/** The response record written with csv-stringify (see RecordWriter). */
-export const recordCsv: RecordWriter = async function* (survey, batches) {
-  let head = BOM + csvLines([recordColumns(survey)]);
-  for await (const batch of batches) {
-    const cells = Array.from(rowsOf(batch), (row) => recordCells(survey, row));
-    yield* chunked(Buffer.from(head + csvLines(cells)));
-    head = '';
-  }
-  if (head) yield Buffer.from(head);
-};
+/** What a response record's CSV may hold beyond the codes: labels instead, and each response's weight. */
+export interface RecordOptions {
+  /** Labels instead of codes, for the answers and the channel (see labelledCells). */
+  labels?: boolean;
+  /** Weights by response id (see weightsById): a last column, `weight`, empty for a response without one. */
+  weights?: ReadonlyMap<string, number>;
+}
+
+/** The record's header with the options' columns. */
+export function recordHeader(survey: Survey, { weights }: RecordOptions = {}): string[] {
+  return weights ? [...recordColumns(survey), 'weight'] : recordColumns(survey);
+}
+
+/** The response record written with csv-stringify, with labels or weights if asked (see RecordWriter). */
+export function recordCsvWith(options: RecordOptions): RecordWriter {
+  return async function* (survey, batches) {
+    const channels = channelLabels(survey);
+    const { labels, weights } = options;
+    const cellsOf = (row: ExportRow) => {
+      const cells = labels ? labelledCells(survey, row, channels) : recordCells(survey, row);
+      if (weights) cells.push(weights.get(row.id)?.toString() ?? '');
+      return cells;
+    };
+    let head = BOM + csvLines([recordHeader(survey, options)]);
+    for await (const batch of batches) {
+      yield* chunked(Buffer.from(head + csvLines(Array.from(rowsOf(batch), cellsOf))));
+      head = '';
+    }
+    if (head) yield Buffer.from(head);
+  };
+}
+
+/** The plain response record written with csv-stringify: codes, no weights (csv-bytes.ts writes the same bytes). */
+export const recordCsv: RecordWriter = recordCsvWith({});
 
 /** `bytes` in pieces of at most CHUNK_BYTES (views, not copies). */
 function* chunked(bytes: Buffer): Generator<Buffer> {

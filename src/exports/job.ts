@@ -2,10 +2,11 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Filters } from '../analysis/filters.ts';
+import type { WeightSettings } from '../analysis/weighting.ts';
 import type { Connection } from '../db/open.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
-import type { RecordWriter } from './csv.ts';
+import { type RecordOptions, type RecordWriter, recordCsvWith } from './csv.ts';
 import { byteRecordCsv } from './csv-bytes.ts';
 import { type ReadOptions, responseBatches } from './read.ts';
 
@@ -16,6 +17,10 @@ export type ExportKind = 'csv' | 'xlsx';
 export interface ExportJob {
   kind: ExportKind;
   filters: Filters;
+  /** The CSV with labels instead of codes. */
+  labels?: boolean;
+  /** A weighting: the responses get a weight column, the workbook a Weighting sheet; refused, no export. */
+  weight?: WeightSettings;
 }
 
 /**
@@ -42,15 +47,19 @@ const writeRecord: RecordWriter = byteRecordCsv;
 
 /**
  * The survey's responses under the filters as the response record's CSV,
- * streamed as it is read; `sqlite` as for responseBatches.
+ * streamed as it is read; `sqlite` as for responseBatches. With labels or
+ * weights, csv-stringify writes it (recordCsvWith): only the plain record
+ * has the hand-tuned writer.
  */
 export function responseRecordCsv(
   db: Kysely<Database>,
   survey: Survey,
   filters: Filters,
   sqlite?: ReadOptions['sqlite'],
+  options: RecordOptions = {},
 ): Readable {
-  return Readable.from(writeRecord(survey, responseBatches(db, survey, filters, { sqlite })), { objectMode: false });
+  const write = options.labels || options.weights ? recordCsvWith(options) : writeRecord;
+  return Readable.from(write(survey, responseBatches(db, survey, filters, { sqlite })), { objectMode: false });
 }
 
 /**
@@ -64,8 +73,15 @@ export async function writeExport(
   out: Writable,
   sqlite?: ReadOptions['sqlite'],
 ): Promise<void> {
+  // Loaded only when asked for: the weighting needs every response in memory (the response matrix).
+  const weights = job.weight ? await import('./weights.ts') : undefined;
+  const weighting = job.weight && (await weights?.exportWeighting(db, survey, job.filters, job.weight));
   if (job.kind === 'csv') {
-    await pipeline(responseRecordCsv(db, survey, job.filters, sqlite), out);
+    const options = {
+      ...(job.labels ? { labels: true } : {}),
+      ...(weighting && weights ? { weights: weights.weightsById(weighting) } : {}),
+    };
+    await pipeline(responseRecordCsv(db, survey, job.filters, sqlite, options), out);
     return;
   }
   // Loaded only for a workbook: exceljs is large, and a worker making a CSV starts sooner without it.
@@ -73,7 +89,8 @@ export async function writeExport(
     import('../analysis/report.ts'),
     import('./workbook.ts'),
   ]);
-  await writeWorkbook(db, survey, job.filters, await buildReport(db, survey, job.filters), out);
+  const report = await buildReport(db, survey, job.filters);
+  await writeWorkbook(db, survey, job.filters, report, out, weighting ? { weighting } : {});
   if (!out.writableEnded) out.end();
 }
 

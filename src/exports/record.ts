@@ -30,17 +30,6 @@ function routeValues(survey: Survey, row: Pick<ResponseRow, 'status' | 'answers'
   return values;
 }
 
-/** The record's first columns: what the response is, before its answers. */
-export function recordHead(row: ExportRow): Record<string, string> {
-  return {
-    response_id: row.id,
-    status: row.status,
-    channel: row.channel,
-    started_at: row.started_at,
-    submitted_at: row.submitted_at ?? '',
-  };
-}
-
 /** Columns before the answers: response_id, status, channel, started_at, submitted_at. */
 const HEAD = 5;
 
@@ -87,22 +76,43 @@ function labelsOf(question: Question): Map<string, string> {
   return labels;
 }
 
-/**
- * A response as the workbook's row: recordHead, then each answer as its
- * labels, taken from the page the answer was given on.
- */
-export function labelledRecord(survey: Survey, row: ExportRow): Record<string, string> {
-  const cells = recordHead(row);
+/** An answer on a response's route, with the question it answers on the page it was given on. */
+export interface GivenAnswer {
+  question: Question;
+  value: string | string[];
+}
+
+/** Each answer on a response's route, page by page (a later page's answer to the same question after). */
+export function* givenAnswers(survey: Survey, row: Pick<ResponseRow, 'status' | 'answers'>): Generator<GivenAnswer> {
   for (const [pageId, given] of Object.entries(routeStored(survey, row))) {
-    const page = survey.pageById.get(pageId);
-    for (const question of page?.questions ?? []) {
+    for (const question of survey.pageById.get(pageId)?.questions ?? []) {
       const value = given[question.id];
-      if (value === undefined) continue;
-      const labels = labelsOf(question);
-      cells[question.id] = Array.isArray(value)
-        ? value.map((v) => labels.get(v) ?? v).join('; ')
-        : (labels.get(value) ?? value);
+      if (value !== undefined) yield { question, value };
     }
+  }
+}
+
+/** An answer as its labels (a multi-choice one joined with `; `), from the page it was given on. */
+export function answerLabels({ question, value }: GivenAnswer): string {
+  const labels = labelsOf(question);
+  return Array.isArray(value) ? value.map((v) => labels.get(v) ?? v).join('; ') : (labels.get(value) ?? value);
+}
+
+/**
+ * One response as the record's cells with labels instead of codes (the
+ * channel too), in recordColumns order: what `responses.csv?labels=yes` writes.
+ */
+export function labelledCells(survey: Survey, row: ExportRow, channels: ReadonlyMap<string, string>): string[] {
+  const columns = columnsOf(survey);
+  const cells = new Array<string>(columns.size).fill('');
+  cells[0] = row.id;
+  cells[1] = row.status;
+  cells[2] = channels.get(row.channel) ?? row.channel;
+  cells[3] = row.started_at;
+  cells[4] = row.submitted_at ?? '';
+  for (const answer of givenAnswers(survey, row)) {
+    const at = columns.get(answer.question.id);
+    if (at !== undefined && at >= HEAD) cells[at] = answerLabels(answer);
   }
   return cells;
 }

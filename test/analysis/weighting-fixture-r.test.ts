@@ -2,10 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportJson } from '../../src/analysis/report-json.ts';
 import { importResponses } from '../../src/exports/import.ts';
+import { writeExport } from '../../src/exports/job.ts';
 import { shippedTargetsCsv } from '../../src/weighting/population/index.ts';
 import { cspSurvey, makeApp, type TestApp } from '../helpers.ts';
 
@@ -109,5 +112,26 @@ describe('the 2019 responses weighted by age and sex', () => {
     // Weighting moves the shares: the estimate is not the count.
     const asb = report.questions.concern_1.counts.asb / report.questions.concern_1.answered;
     expect(Math.abs(weighted.proportions.asb - asb)).toBeGreaterThan(0.001);
+  });
+
+  it('are the weights the responses CSV writes beside each response, and only those R weighted have one', async () => {
+    const out = new PassThrough();
+    const written = text(out);
+    await writeExport(
+      t.db,
+      survey,
+      { kind: 'csv', filters: { status: 'all' }, weight: { variables: VARIABLES, cap: null, merges: [] } },
+      out,
+    );
+    const rows: Record<string, string>[] = parse(await written, { columns: true, bom: true });
+    expect(rows).toHaveLength(420);
+    const reference = new Map(readCsv('weights.csv').map((r) => [r.id as string, Number(r.weight)]));
+    for (const row of rows) {
+      const id = row.response_id as string;
+      if (!reference.has(id)) expect(row.weight, id).toBe('');
+      // A single weight moves more than the design effect between two stops near the same fixed point.
+      else expect(Math.abs(Number(row.weight) - (reference.get(id) as number)), id).toBeLessThan(1e-5);
+    }
+    expect(rows.filter((r) => r.weight !== '')).toHaveLength(reference.size);
   });
 });

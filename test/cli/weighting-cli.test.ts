@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shippedTargetsCsv } from '../../src/weighting/population/index.ts';
 import { runCli as cli, freshDatabase } from '../helpers.ts';
@@ -91,6 +92,59 @@ describe('report --weight', () => {
     expect((await report('--weight', 'height')).stderr).toContain(
       'weight must name variables from age, sex, ethnic_group',
     );
+  });
+});
+
+describe('export --labels and --weight', () => {
+  const exported = async (...args: string[]) => {
+    const run = await cli(['export', '--survey', 'csp-2019', ...args], target.url);
+    return {
+      ...run,
+      rows: run.code === 0 ? (parse(run.stdout, { columns: true, bom: true }) as Record<string, string>[]) : [],
+    };
+  };
+
+  it('writes labels instead of codes with --labels, in the same columns', async () => {
+    const [codes, labels] = await Promise.all([
+      exported('--area', 'gravesham'),
+      exported('--area', 'gravesham', '--labels'),
+    ]);
+    expect(labels.code).toBe(0);
+    expect(Object.keys(labels.rows[0] ?? {})).toEqual(Object.keys(codes.rows[0] ?? {}));
+    const asb = codes.rows.findIndex((r) => r.concern_1 === 'asb');
+    expect(labels.rows[asb]?.concern_1).toBe('Anti-social behaviour');
+    expect(labels.rows[asb]?.area).toBe('Gravesham');
+    expect(labels.rows[asb]?.response_id).toBe(codes.rows[asb]?.response_id);
+  });
+
+  it('adds the weights report --weight works with, and refuses when that weighting is refused', async () => {
+    const [csv, json] = await Promise.all([
+      exported('--weight', 'age,sex', '--cap', '5'),
+      report('--weight', 'age,sex', '--cap', '5'),
+    ]);
+    expect(csv.code).toBe(0);
+    expect(Object.keys(csv.rows[0] ?? {}).at(-1)).toBe('weight');
+    const weights = csv.rows.filter((r) => r.weight !== '').map((r) => Number(r.weight));
+    expect(weights).toHaveLength(json.json.weighting.weighted_respondents);
+    const sum = weights.reduce((a, b) => a + b, 0);
+    const squares = weights.reduce((a, b) => a + b * b, 0);
+    expect((weights.length * squares) / sum ** 2).toBeCloseTo(json.json.weighting.design_effect, 6);
+
+    const refused = await exported('--weight', 'age,sex,ethnic_group');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(
+      'No respondent in Dartford is in ethnic group “Asian or Asian British”, where 11,513 people live.',
+    );
+    for (const args of [
+      ['--cap', '5'],
+      ['--weight', 'height'],
+      ['--weight', 'age', '--merge', 'age'],
+    ]) {
+      const wrong = await exported(...args);
+      expect(wrong.code, args.join(' ')).toBe(2);
+      expect(wrong.stdout, args.join(' ')).toBe('');
+    }
   });
 });
 

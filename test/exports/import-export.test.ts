@@ -232,9 +232,9 @@ describe('export', () => {
     const book = new ExcelJS.Workbook();
     await book.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
     const names = book.worksheets.map((w) => w.name);
-    expect(names.slice(0, 2)).toEqual(['Responses', 'Codebook']);
-    expect(names).toContain('concern_1');
-    expect(names).toContain('concern_1_top3-asb');
+    expect(names.slice(0, 3)).toEqual(['Contents', 'Responses', 'Codebook']);
+    expect(names).toContain('Most important issue');
+    expect(names).toContain('Anti-social behaviour, rank 1');
     expect(names.every((n) => n.length <= 31)).toBe(true);
     const responses = book.getWorksheet('Responses')!;
     expect(responses.rowCount).toBe(421);
@@ -250,7 +250,7 @@ describe('export', () => {
       'Town Centre safety',
       'Violence',
     ]);
-    const headline = book.getWorksheet('concern_1')!;
+    const headline = book.getWorksheet('Most important issue')!;
     expect(headline.getRow(2).getCell(1).value).toBe('Of 407 respondents to this question');
     expect(headline.getRow(4).values).toEqual([undefined, 'Anti-social behaviour', 163, 0.4]);
     expect(headline.getRow(4).getCell(3).numFmt).toBe('0.0%');

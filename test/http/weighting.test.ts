@@ -58,6 +58,15 @@ describe('Representativeness', () => {
     expect(percentOf(female[2])).toBeLessThan(53);
     expect(percentOf(female[3])).toBeCloseTo(percentOf(female[1]) - percentOf(female[2]), 0);
     expect(Number(female[4])).toBeCloseTo(percentOf(female[1]) / percentOf(female[2]), 1);
+    // Respondents counted straight from the file: women in each district, and both together.
+    const rows: Record<string, string>[] = parse(fixture, { columns: true, bom: true });
+    const women = (area?: string) =>
+      rows.filter(
+        (r) => r.gender === 'female' && (area ? r.area === area : ['dartford', 'gravesham'].includes(r.area ?? '')),
+      ).length;
+    expect(Number(female[0])).toBe(women());
+    expect(Number(comparison(page.body, 'sex-dartford').get('Female')?.[0])).toBe(women('dartford'));
+    expect(Number(comparison(page.body, 'sex-gravesham').get('Female')?.[0])).toBe(women('gravesham'));
     const age = comparison(page.body, 'age-all');
     expect(percentOf(age.get('55 to 64')?.[1])).toBeGreaterThan(percentOf(age.get('55 to 64')?.[2]));
     expect(percentOf(age.get('18 to 24')?.[1])).toBeLessThan(percentOf(age.get('18 to 24')?.[2]));

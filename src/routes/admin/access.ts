@@ -64,8 +64,10 @@ export function renderAdminError(
   status: number,
   heading: string,
   message: string,
+  /** Where to go to put it right, if anywhere. */
+  link?: { href: string; text: string },
 ) {
-  return adminView(request, reply, 'admin/error.eta', { title: heading, heading, message }, status);
+  return adminView(request, reply, 'admin/error.eta', { title: heading, heading, message, link }, status);
 }
 
 /** preHandler for admin-only routes: an analyst gets a 403 page. */

@@ -3,6 +3,7 @@ import { channelLabels } from '../../analysis/crosstab.ts';
 import {
   areaCodes,
   channelCodes,
+  describeFilters,
   excludedOf,
   type FilterProblem,
   type Filters,
@@ -81,21 +82,6 @@ export function filtersView(survey: Survey, filters: Filters, raw: Record<string
     active: filtersQuery(filters) !== '',
     description: describeFilters(filters, areas, channels),
   };
-}
-
-function describeFilters(filters: Filters, areas: Map<string, string>, channels: Map<string, string>): string {
-  const parts = [
-    filters.status === 'all' ? 'complete and partial responses' : `${filters.status} responses only`,
-    filters.area ? `area: ${areas.get(filters.area) ?? filters.area}` : 'all areas',
-    filters.channel ? `channel: ${channels.get(filters.channel) ?? filters.channel}` : 'all channels',
-  ];
-  if (filters.from || filters.to)
-    parts.push(`started ${filters.from ? `from ${filters.from} ` : ''}${filters.to ? `to ${filters.to}` : ''}`.trim());
-  if (flaggedOf(filters) === 'exclude') parts.push('flagged responses left out');
-  if (flaggedOf(filters) === 'only') parts.push('flagged responses only');
-  if (excludedOf(filters) === 'include') parts.push('excluded responses switched back in');
-  if (excludedOf(filters) === 'only') parts.push('excluded responses only');
-  return parts.join(', ');
 }
 
 /** The results' navigation, each page keeping the filters and the weighting. */

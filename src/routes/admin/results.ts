@@ -9,6 +9,7 @@ import {
   CAP_CHOICES,
   categoryLabels,
   parseWeightSettings,
+  refusalText,
   refusedCells,
   type Weighting,
   type WeightSettings,
@@ -80,7 +81,7 @@ export default async function resultsRoutes(app: FastifyInstance) {
         ),
       ),
     }));
-    const extra = section === 'overview' ? await overview(request, filters) : {};
+    const extra = section === 'overview' ? await overview(request, filters, weight) : {};
     return resultsPage(request, reply, 'admin/results/tables.eta', section, {
       filters,
       weight,
@@ -91,11 +92,12 @@ export default async function resultsRoutes(app: FastifyInstance) {
   };
 
   /** What only the overview shows: responses per day, the survey's status, and the downloads. */
-  const overview = async (request: FastifyRequest, filters: Filters) => {
+  const overview = async (request: FastifyRequest, filters: Filters, weight: WeightSettings | undefined) => {
     const { survey } = request;
     const [days, schedule] = await Promise.all([responsesByDay(app.db, survey, filters), scheduleOf(app.db, survey)]);
     const state = surveyState(schedule, new Date());
     const base = surveyBase(survey);
+    const responses = resultsHref(`${base}/responses.csv`, filters, weight);
     return {
       perDay: days.length
         ? {
@@ -117,10 +119,13 @@ export default async function resultsRoutes(app: FastifyInstance) {
           ? `Closed on ${formatWhen(state.at)}`
           : `Opens on ${formatWhen(state.at)}`,
       open: state.open,
+      // The responses' downloads keep the weighting: a weight column, and the workbook's Weighting sheet.
       downloads: {
-        workbook: withQuery(`${base}/workbook.xlsx`, filters),
-        responses: withQuery(`${base}/responses.csv`, filters),
+        workbook: resultsHref(`${base}/workbook.xlsx`, filters, weight),
+        responses,
+        labelled: `${responses}${responses.includes('?') ? '&' : '?'}labels=yes`,
         report: withQuery(`${base}/report.json`, filters),
+        weighted: weight !== undefined,
       },
       settings: `${base}/settings`,
       tryIt: `${base}/test`,
@@ -431,21 +436,6 @@ function weightingView(survey: Survey, filters: Filters, weighting: Weighting | 
     settingsHref: toWeighting(weighting.settings),
     resultsHref: resultsHref(surveyBase(survey), filters, weighting.settings),
   };
-}
-
-/** What the page says first when weighting is refused; the cells at fault follow as a list. */
-function refusalText(result: Exclude<Weighting['result'], { ok: true }>): string {
-  if (!('cells' in result) || !result.cells?.length) return result.message;
-  switch (result.reason) {
-    case 'empty-category':
-      return 'Some categories have no respondents to weight (or respondents but no population):';
-    case 'not-converged':
-      return 'The weights could not be made to match every target at once within 100 rounds:';
-    case 'cap-not-met':
-      return 'The weights cannot stay under the cap and still match the targets:';
-    default:
-      return result.message;
-  }
 }
 
 /** A chart download: the SVG as it is, or drawn as a PNG (resvg, loaded only for this). */
