@@ -4,6 +4,13 @@ import { Eta } from 'eta';
 import fp from 'fastify-plugin';
 import { appRoot } from '../root.ts';
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** What every template of the request sees besides its own data (@fastify/view merges it in). */
+    locals: { testMode?: boolean } | undefined;
+  }
+}
+
 export const viewsDir = join(appRoot, 'views');
 
 /** Eta templates from views/, escaped by default (`<%= %>`); cached unless in development. */

@@ -41,7 +41,8 @@ async function takeResponse(trx: Transaction<Database>, survey: Survey, id: stri
     .executeTakeFirst();
 }
 
-async function audit(
+/** Writes one entry of the audit log, in the transaction that does what it records. */
+export async function audit(
   trx: Transaction<Database>,
   entry: Omit<AuditLogTable, 'id' | 'at' | 'account_id' | 'account_email'>,
   actor: Actor,
@@ -53,7 +54,8 @@ async function audit(
     .execute();
 }
 
-function transaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+/** A transaction of staff's changes, run again if it lost a race (PostgreSQL) or met a busy database (SQLite). */
+export function transaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   return retryRaces(() => db.transaction().execute(work), { busy: true });
 }
 

@@ -34,6 +34,8 @@ const ADMIN_ONLY: RegisteredRoute[] = [
   { method: 'GET', path: '/admin/surveys/:slug/settings/targets' },
   { method: 'GET', path: '/admin/surveys/:slug/settings/targets.csv' },
   { method: 'POST', path: '/admin/surveys/:slug/settings/targets' },
+  { method: 'GET', path: '/admin/surveys/:slug/responses/erase-tests' },
+  { method: 'POST', path: '/admin/surveys/:slug/responses/erase-tests' },
 ];
 
 /**
@@ -49,6 +51,8 @@ const ANALYST_MAY_POST = new Set([
   '/admin/surveys/:slug/responses/:id/exclude',
   '/admin/surveys/:slug/responses/:id/restore',
   '/admin/password',
+  // Trying the survey in test mode stores only a test, which never counts and an admin can erase.
+  '/admin/surveys/:slug/test',
 ]);
 
 let t: TestApp;

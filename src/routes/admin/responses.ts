@@ -12,6 +12,7 @@ import {
 } from '../../responses/corrections.ts';
 import { paperReference, parsePaperReference } from '../../responses/paper-entries.ts';
 import { storedJourney } from '../../responses/stored-journey.ts';
+import { countTestResponses } from '../../responses/test-responses.ts';
 import { areaLabels, optionsOf, type Survey } from '../../survey/definition.ts';
 import { formatWhen } from '../../survey/schedule.ts';
 import { adminView, renderAdminError, requireAdmin, signedIn } from './access.ts';
@@ -137,6 +138,10 @@ export default async function responseRoutes(app: FastifyInstance, opts: { now: 
         },
         clear: base(survey),
         notice: DONE[String(query.done ?? '')],
+        eraseTests:
+          request.admin?.role === 'admin' && (await countTestResponses(app.db, survey))
+            ? `${base(survey)}/erase-tests`
+            : undefined,
       },
       errors.length ? 422 : 200,
     );
@@ -318,7 +323,12 @@ export default async function responseRoutes(app: FastifyInstance, opts: { now: 
           responseHref:
             e.response_id && e.action !== 'delete' ? `${base(survey)}/${encodeURIComponent(e.response_id)}` : undefined,
           reason: e.reason ? (EXCLUSION_REASONS.find((r) => r.value === e.reason)?.label ?? e.reason) : '',
-          note: e.action === 'correct' ? 'Answers before and after are kept' : (e.details ?? ''),
+          note:
+            e.action === 'correct'
+              ? 'Answers before and after are kept'
+              : e.action === 'erase-tests'
+                ? `${e.details} test response${e.details === '1' ? '' : 's'}`
+                : (e.details ?? ''),
         })),
         previous: page > 1 ? `${surveyBase(survey)}/audit?page=${page - 1}` : undefined,
         next: entries.length > PAGE_SIZE ? `${surveyBase(survey)}/audit?page=${page + 1}` : undefined,

@@ -128,6 +128,7 @@ export default async function resultsRoutes(app: FastifyInstance) {
         weighted: weight !== undefined,
       },
       settings: `${base}/settings`,
+      tryIt: `${base}/test`,
     };
   };
 
@@ -200,6 +201,8 @@ export default async function resultsRoutes(app: FastifyInstance) {
         flagged: withQuery(`${base}/responses`, { ...filters, flagged: 'only' }),
         excluded: withQuery(`${base}/responses`, { ...filters, excluded: 'only' }),
         withoutFlagged: withQuery(base, { ...filters, flagged: 'exclude' }),
+        eraseTests:
+          request.admin?.role === 'admin' && excluded.byReason.test ? `${base}/responses/erase-tests` : undefined,
       },
     });
   });

@@ -11,6 +11,7 @@ import scheduleRoutes from './schedule.ts';
 import type { AdminSessions } from './session.ts';
 import shareRoutes from './share.ts';
 import targetsRoutes from './targets.ts';
+import testModeRoutes from './test-mode.ts';
 
 export interface SurveyRoutesOptions {
   sessions: AdminSessions;
@@ -38,6 +39,7 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
   await app.register(exportRoutes);
   await app.register(shareRoutes, { publicUrl: opts.publicUrl });
   await app.register(paperRoutes, { now: opts.now });
+  await app.register(testModeRoutes, { now: opts.now, publicUrl: opts.publicUrl });
   // Admins only: open or close a survey, and import.
   await app.register(async (adminOnly) => {
     adminOnly.addHook('onRequest', requireAdmin);

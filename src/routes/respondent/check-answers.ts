@@ -96,6 +96,11 @@ export default async function checkAnswersRoutes(app: FastifyInstance, r: Respon
     const row = token ? await findSent(app.db, survey, hashDraftToken(token)) : undefined;
     if (!row) return reply.redirect(base(survey), 303);
     if (row.status === 'partial') return reply.redirect(pageUrl(survey, storedJourney(survey, row.answers).next), 303);
-    return reply.view('pages/thank-you.eta', { title: `Thank you – ${survey.title}`, survey });
+    return reply.view('pages/thank-you.eta', {
+      title: `Thank you – ${survey.title}`,
+      survey,
+      test: r.testing(request, row),
+      admin: `/admin/surveys/${survey.slug}`,
+    });
   });
 }

@@ -7,9 +7,10 @@ import { hashDraftToken } from '../../responses/anonymity.ts';
 import { findDraft } from '../../responses/save-draft.ts';
 import { recentScheduleOf } from '../../responses/schedules.ts';
 import { storedJourney } from '../../responses/stored-journey.ts';
+import { isTestToken } from '../../responses/test-responses.ts';
 import type { Survey } from '../../survey/definition.ts';
 import type { Journey } from '../../survey/journey.ts';
-import { acceptsDraft, formatWhen, surveyState } from '../../survey/schedule.ts';
+import { acceptsDraft, formatWhen, type SurveyState, surveyState } from '../../survey/schedule.ts';
 import type { RespondentGuardSettings } from './guards.ts';
 import { removalsCodec } from './removals.ts';
 
@@ -52,6 +53,17 @@ export const BUTTON_BODY_LIMIT = 1024;
 export const base = (survey: Survey) => `/s/${survey.slug}`;
 export const pageUrl = (survey: Survey, id: string) => `${base(survey)}/${id}`;
 
+/** The draft cookie's attributes: the admin route that starts a staff test sets it too. */
+export const draftCookieOptions = (survey: Survey, secure: boolean) =>
+  ({
+    path: base(survey),
+    httpOnly: true,
+    sameSite: 'lax',
+    secure,
+    signed: true,
+    maxAge: DRAFT_COOKIE_MAX_AGE,
+  }) as const;
+
 /** What the respondent's routes share: cookies, the survey's state, the hooks that find the survey and the draft. */
 export type Respondents = Awaited<ReturnType<typeof respondentContext>>;
 
@@ -62,15 +74,7 @@ export type Respondents = Awaited<ReturnType<typeof respondentContext>>;
  */
 export async function respondentContext(app: FastifyInstance, opts: RespondentOptions) {
   const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
-  const cookieOptions = (survey: Survey) =>
-    ({
-      path: base(survey),
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: opts.secureCookies,
-      signed: true,
-      maxAge: DRAFT_COOKIE_MAX_AGE,
-    }) as const;
+  const cookieOptions = (survey: Survey) => draftCookieOptions(survey, opts.secureCookies);
 
   /** The draft token in the signed cookie, or undefined when missing or forged. */
   const draftToken = (request: FastifyRequest): string | undefined => {
@@ -146,6 +150,20 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
     return token ? findDraft(app.db, survey, hashDraftToken(token)) : undefined;
   };
 
+  /**
+   * Whether this is staff trying the survey (test mode): both the signed
+   * cookie's token (only the admin route issues a test one) and the draft's
+   * row (stored as a test from the start) say so. Nothing a resident sends can.
+   */
+  const testing = (request: FastifyRequest, row: ResponseRow | undefined) =>
+    row?.excluded === 'test' && isTestToken(draftToken(request));
+
+  /** The survey's state for this respondent: open, whatever its dates, to staff in test mode. */
+  const stateFor = async (request: FastifyRequest, survey: Survey): Promise<SurveyState> =>
+    isTestToken(draftToken(request)) && testing(request, await currentDraft(request, survey))
+      ? { open: true }
+      : stateOf(survey);
+
   /** preHandler: the survey in the URL, or a 404 page; answers are never cached. */
   const loadSurvey = async (request: FastifyRequest, reply: FastifyReply) => {
     const survey = bySlug.get((request.params as { slug: string }).slug);
@@ -160,6 +178,8 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
     }
     request.survey = survey;
     reply.header('cache-control', 'no-store');
+    // Every page a test draft's holder sees says so (the layout's banner); it changes nothing else.
+    if (isTestToken(draftToken(request))) reply.locals = { ...reply.locals, testMode: true };
   };
 
   /**
@@ -172,9 +192,16 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
     const now = opts.now();
     const schedule = await recentScheduleOf(app.db, survey);
     const state = surveyState(schedule, now);
-    const row = state.open || schedule.draftsUntil ? await currentDraft(request, survey) : undefined;
-    // Closed: only a draft started before, within the grace period chosen when closing, carries on.
-    if (!state.open && !(row?.status === 'partial' && acceptsDraft(schedule, now, row.started_at))) {
+    const row =
+      state.open || schedule.draftsUntil || isTestToken(draftToken(request))
+        ? await currentDraft(request, survey)
+        : undefined;
+    // Closed: only a draft started before, within the grace period chosen when closing, carries on; and staff's tests.
+    if (
+      !state.open &&
+      !testing(request, row) &&
+      !(row?.status === 'partial' && acceptsDraft(schedule, now, row.started_at))
+    ) {
       if (request.method === 'GET') await reply.redirect(base(survey), 303);
       else await renderClosed(reply, survey, state.reason, state.at, 403);
       return reply;
@@ -217,6 +244,8 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
     refused,
     refuseRequest,
     stateOf,
+    testing,
+    stateFor,
     renderClosed,
     currentDraft,
     loadSurvey,

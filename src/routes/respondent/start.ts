@@ -3,6 +3,7 @@ import { renderError } from '../../plugins/errors.ts';
 import { hashDraftToken } from '../../responses/anonymity.ts';
 import { startDraft } from '../../responses/save-draft.ts';
 import { storedJourney } from '../../responses/stored-journey.ts';
+import { startTestDraft } from '../../responses/test-responses.ts';
 import type { Survey } from '../../survey/definition.ts';
 import { socialPreview } from '../social-meta.ts';
 import {
@@ -78,7 +79,7 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
     '/s/:slug',
     { preHandler: r.loadSurvey },
     async (request, reply) => {
-      const state = await r.stateOf(request.survey);
+      const state = await r.stateFor(request, request.survey);
       if (!state.open) return r.renderClosed(reply, request.survey, state.reason, state.at, 200);
       const src = typeof request.query.src === 'string' ? request.query.src : '';
       return renderStart(request, reply, src, undefined, opts.indexStartPage ?? true);
@@ -99,7 +100,7 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
     },
     async (request, reply) => {
       const { survey } = request;
-      const state = await r.stateOf(survey);
+      const state = await r.stateFor(request, survey);
       if (!state.open) return r.renderClosed(reply, survey, state.reason, state.at, 403);
       const body = buttonForm(request.body, [CSRF_FIELD, 'src', 'restart'], HONEYPOT_FIELD);
       if (!body) return r.refuseRequest(request, reply, 'start: unexpected fields');
@@ -108,6 +109,11 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
       if (draft?.status === 'partial' && body.restart !== 'yes')
         return reply.redirect(pageUrl(survey, storedJourney(survey, draft.answers).next), 303);
       const now = opts.now();
+      // Staff starting again in test mode get another test, never a response that counts.
+      if (r.testing(request, draft)) {
+        reply.setCookie(DRAFT_COOKIE, await startTestDraft(app.db, survey, now), r.cookieOptions(survey));
+        return reply.redirect(pageUrl(survey, survey.start), 303);
+      }
       const verdict = burst.record(request.ip, now);
       if (verdict.verdict === 'refuse') {
         r.refused(request, 'start: burst');
