@@ -153,7 +153,7 @@ export async function flaggedCounts(
   const rows = await db
     .selectFrom('responses')
     .select(['flag', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('id', 'in', filteredResponseIds(db, survey, { ...filters, flagged: 'only' }))
+    .where(passesFilters(survey, { ...filters, flagged: 'only' }))
     .groupBy('flag')
     .execute();
   const byReason: Record<string, number> = {};
@@ -175,7 +175,7 @@ export async function excludedCounts(
   const rows = await db
     .selectFrom('responses')
     .select(['excluded', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('id', 'in', filteredResponseIds(db, survey, { ...filters, excluded: 'only' }))
+    .where(passesFilters(survey, { ...filters, excluded: 'only' }))
     .groupBy('excluded')
     .execute();
   const byReason: Record<string, number> = {};
