@@ -6,7 +6,7 @@ import { Migrator } from 'kysely/migration';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.ts';
 import type { Filters } from '../../src/analysis/filters.ts';
-import { buildReport, countsQuery } from '../../src/analysis/report.ts';
+import { buildReport, countsQuery, responsesByDay, responsesByDayQuery } from '../../src/analysis/report.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { connect } from '../../src/db/open.ts';
 import type { Database } from '../../src/db/schema.ts';
@@ -129,6 +129,48 @@ describe('migration 08 (report_summary, and the rollups clustered)', () => {
         ),
       );
       expect(clustered.rows.map((r) => r.name)).toEqual(['report_days', 'report_summary', 'report_totals']);
+    } finally {
+      await sqlite.close();
+    }
+  });
+
+  it("finds the responses per day under an area or channel filter in the count rows' partial index", async () => {
+    const sqlite = await makeApp({ engine: 'sqlite' });
+    try {
+      await importResponses(sqlite.db, survey, fixture);
+      for (const filters of [
+        { status: 'all', area: 'dartford' },
+        { status: 'complete', channel: 'facebook', flagged: 'exclude' },
+        { status: 'partial', area: 'gravesham', from: '2019-02-20' },
+      ] satisfies Filters[]) {
+        const query = responsesByDayQuery(sqlite.db, survey, filters).compile();
+        expect(query.sql).toContain('from "report_counts" as "counts"');
+        const plan = await sqlite.db.executeQuery<{ detail: string }>(
+          CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]),
+        );
+        expect(plan.rows.map((r) => r.detail).join('; ')).toMatch(/USING (COVERING )?INDEX report_counts_responses/);
+      }
+      // The same days and counts as the responses themselves give, the status filtered too.
+      const days = await responsesByDay(sqlite.db, survey, { status: 'all', area: 'dartford' });
+      const complete = await responsesByDay(sqlite.db, survey, { status: 'complete', area: 'dartford' });
+      expect(complete).toEqual(days.filter((d) => d.complete).map((d) => ({ ...d, partial: 0 })));
+      const expected = await sqlite.db
+        .selectFrom('responses')
+        .innerJoin('response_values', 'response_values.response_id', 'responses.id')
+        .select([
+          (eb) => eb.fn<string>('substr', ['responses.started_at', eb.val(1), eb.val(10)]).as('day'),
+          'responses.status',
+          (eb) => eb.fn.countAll<number>().as('n'),
+        ])
+        .where('response_values.question_id', '=', 'area')
+        .where('response_values.value', '=', 'dartford')
+        .groupBy(['day', 'responses.status'])
+        .execute();
+      const total = (list: { n?: number; complete?: number; partial?: number }[]) =>
+        list.reduce((sum, r) => sum + Number(r.n ?? 0) + (r.complete ?? 0) + (r.partial ?? 0), 0);
+      expect(days.length).toBeGreaterThan(1);
+      expect(total(days)).toBe(total(expected));
+      expect(new Set(days.map((d) => d.day))).toEqual(new Set(expected.map((r) => r.day)));
     } finally {
       await sqlite.close();
     }
