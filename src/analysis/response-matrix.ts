@@ -69,8 +69,8 @@ export const ANY_RANK_SUFFIX = '_any_rank';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Responses read from the database at a time while building. */
-const BATCH = 2000;
+/** Responses read from the database at a time while building: few enough that no turn of the event loop is long. */
+const BATCH = 500;
 
 class ColumnBuilder {
   readonly index = new Map<string, number>();
@@ -152,8 +152,12 @@ export function columnSpecs(survey: Survey): { id: string; kind: 'single' | 'mul
   return specs;
 }
 
-/** Reads every response of the survey into a matrix, a batch at a time (the event loop turns between batches). */
-export async function buildMatrix(db: Kysely<Database>, survey: Survey): Promise<ResponseMatrix> {
+/** Reads every response of the survey into a matrix, a batch at a time, the event loop turning between batches. */
+export async function buildMatrix(
+  db: Kysely<Database>,
+  survey: Survey,
+  { batch = BATCH }: { batch?: number } = {},
+): Promise<ResponseMatrix> {
   const started = performance.now();
   const version = await surveyVersion(db, survey.slug);
   let capacity = 1024;
@@ -201,9 +205,12 @@ export async function buildMatrix(db: Kysely<Database>, survey: Survey): Promise
       .where('survey', '=', survey.slug)
       .where('id', '>', after)
       .orderBy('id')
-      .limit(BATCH)
+      .limit(batch)
       .execute();
     if (!rows.length) break;
+    // SQLite answers synchronously: without this the whole build is one turn of the event loop, and every
+    // respondent and analyst waits for it.
+    await new Promise((resolve) => setImmediate(resolve));
     after = rows[rows.length - 1]?.id as string;
     idBytes.push(Buffer.from(rows.map((row) => row.id).join('')));
     for (const row of rows) {

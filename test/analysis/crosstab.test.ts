@@ -18,6 +18,21 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('a cross-tab from the response matrix', () => {
+  it('lets the event loop turn between batches while it builds', async () => {
+    let building = true;
+    let turns = 0;
+    const tick = () => {
+      turns++;
+      if (building) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const matrix = await buildMatrix(t.db, survey, { batch: 100 });
+    building = false;
+    expect(matrix.size).toBe(420);
+    // Five batches of 100: the respondents' requests get a turn after each.
+    expect(turns).toBeGreaterThanOrEqual(4);
+  });
+
   it('gives the counts the GROUP BY reference gives, for every filter', async () => {
     const matrix = await buildMatrix(t.db, survey);
     expect(matrix.size).toBe(420);
