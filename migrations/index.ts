@@ -11,6 +11,7 @@ import * as signInAttempts from './2026-12-05-09-sign-in-attempts.ts';
 import * as corrections from './2026-12-05-10-corrections.ts';
 import * as responsesSurveyId from './2026-12-05-12-responses-survey-id.ts';
 import * as responsesSurveyStarted from './2026-12-05-13-responses-survey-started.ts';
+import * as surveyDocuments from './2026-12-05-14-survey-documents.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-05-10-corrections': corrections,
   '2026-12-05-12-responses-survey-id': responsesSurveyId,
   '2026-12-05-13-responses-survey-started': responsesSurveyStarted,
+  '2026-12-05-14-survey-documents': surveyDocuments,
 };

@@ -162,6 +162,8 @@ export type PopulationSettings = z.infer<typeof populationSchema>;
 export type SurveyInput = z.input<typeof surveySchema>;
 
 export interface Survey extends SurveyShape {
+  /** The stored version this definition is (see src/surveys/store.ts); absent for one not read from the database. */
+  readonly version?: number;
   /** Pages by id. */
   readonly pageById: ReadonlyMap<string, Page>;
   /** Every question id in codebook order (order of first appearance). */

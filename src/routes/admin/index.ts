@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { OWASP_HASHING, type PasswordHashing, verifyPassword } from '../../admin/accounts.ts';
 import type { SessionLimits } from '../../admin/sessions.ts';
 import { type ClientLimit, SignInThrottle } from '../../admin/throttle.ts';
-import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError, requireAdmin } from './access.ts';
 import accountRoutes from './accounts.ts';
 import dashboardRoutes from './dashboard.ts';
@@ -31,7 +30,6 @@ export interface AdminSettings {
 }
 
 export interface AdminRouteOptions extends Partial<AdminSettings> {
-  surveys: Survey[];
   now: () => Date;
   /** config.publicUrl: the only source of absolute links (never the Host header). */
   publicUrl: string;
@@ -85,7 +83,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
       renderAdminError(request, reply, 404, 'Page not found', 'If you typed the web address, check it is correct.'),
     );
 
-    await guarded.register(dashboardRoutes, { surveys: opts.surveys, now: opts.now });
+    await guarded.register(dashboardRoutes, { now: opts.now });
     await guarded.register(ownPasswordRoutes, { now: opts.now, hashing, verify, throttle });
     await guarded.register(async (adminOnly) => {
       adminOnly.addHook('onRequest', requireAdmin);
@@ -94,7 +92,6 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
     await guarded.register(surveyRoutes, {
       prefix: '/surveys/:slug',
       sessions,
-      surveys: opts.surveys,
       now: opts.now,
       publicUrl: opts.publicUrl,
     });

@@ -15,17 +15,15 @@ import testModeRoutes from './test-mode.ts';
 
 export interface SurveyRoutesOptions {
   sessions: AdminSessions;
-  surveys: Survey[];
   now: () => Date;
   publicUrl: string;
 }
 
 /** Everything under /admin/surveys/:slug: `request.survey` is the survey in the URL, or the page is a 404. */
 export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRoutesOptions) {
-  const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
   app.decorateRequest('survey', null as unknown as Survey);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const survey = bySlug.get((request.params as { slug?: string }).slug ?? '');
+    const survey = app.surveys.get((request.params as { slug?: string }).slug ?? '');
     if (!survey) {
       await renderAdminError(request, reply, 404, 'Survey not found', 'There is no survey at this address.');
       return reply;
