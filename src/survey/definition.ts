@@ -138,6 +138,8 @@ const surveyShape = z.strictObject({
   owner: text,
   intro: paragraphs,
   thankYou: paragraphs,
+  /** What a link shared on social media says under the title; the first sentences of the intro when not given. */
+  shareSummary: text.optional(),
   /** ISO 8601 instants; the survey accepts answers from opensAt until closesAt. */
   opensAt: z.iso.datetime({ offset: true }).optional(),
   closesAt: z.iso.datetime({ offset: true }).optional(),

@@ -15,6 +15,12 @@ export interface StoredVersion {
   version: number;
 }
 
+/**
+ * The wording editor's unpublished changes are kept as version 0 of the survey
+ * (one per survey): previewed, never served, published as a new version.
+ */
+export const DRAFT_VERSION = 0;
+
 /** The version each stored survey is served at: one small read, what instances poll to notice a change. */
 export function currentVersions(db: Kysely<Database>): Promise<StoredVersion[]> {
   return db.selectFrom('surveys').select(['slug', 'version']).orderBy('created_at').orderBy('slug').execute();
@@ -41,6 +47,7 @@ export function versionsOf(db: Kysely<Database>, slug: string) {
     .selectFrom('survey_versions')
     .select(['version', 'created_at', 'created_by', 'note'])
     .where('survey', '=', slug)
+    .where('version', '>', DRAFT_VERSION)
     .orderBy('version', 'desc')
     .execute();
 }
@@ -200,4 +207,51 @@ export function storedProblem(err: unknown, slug: string, version: number): stri
   return err instanceof DefinitionError
     ? `stored survey "${slug}" version ${version} is not valid: ${err.problems.join('; ')}`
     : String(err);
+}
+
+/** Keeps the editor's changes as the survey's draft (replacing any), noting the version they were made from. */
+export async function saveDraft(db: Kysely<Database>, survey: Survey, base: number, actor: Actor, now: Date) {
+  await transaction(db, async (trx) => {
+    await trx
+      .deleteFrom('survey_versions')
+      .where('survey', '=', survey.slug)
+      .where('version', '=', DRAFT_VERSION)
+      .execute();
+    await trx
+      .insertInto('survey_versions')
+      .values({
+        survey: survey.slug,
+        version: DRAFT_VERSION,
+        document: JSON.stringify(documentOf(survey)),
+        created_at: now.toISOString(),
+        created_by: actor.email,
+        note: String(base),
+      })
+      .execute();
+  });
+}
+
+/** The survey's draft and the version it was made from, or undefined. */
+export async function draftOf(
+  db: Kysely<Database>,
+  slug: string,
+): Promise<{ survey: Survey; base: number } | undefined> {
+  const row = await db
+    .selectFrom('survey_versions')
+    .select(['document', 'note'])
+    .where('survey', '=', slug)
+    .where('version', '=', DRAFT_VERSION)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  try {
+    return { survey: defineSurvey(JSON.parse(row.document)), base: Number(row.note) };
+  } catch {
+    // A draft the schema no longer accepts is dropped: the editor starts again from the current version.
+    return undefined;
+  }
+}
+
+/** Forgets the survey's draft. */
+export async function discardDraft(db: Kysely<Database>, slug: string) {
+  await db.deleteFrom('survey_versions').where('survey', '=', slug).where('version', '=', DRAFT_VERSION).execute();
 }

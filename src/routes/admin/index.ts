@@ -5,6 +5,7 @@ import { type ClientLimit, SignInThrottle } from '../../admin/throttle.ts';
 import { renderAdminError, requireAdmin } from './access.ts';
 import accountRoutes from './accounts.ts';
 import dashboardRoutes from './dashboard.ts';
+import { newSurveyRoutes } from './definition.ts';
 import ownPasswordRoutes from './own-password.ts';
 import { adminSessions } from './session.ts';
 import setupRoutes from './setup.ts';
@@ -88,6 +89,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
     await guarded.register(async (adminOnly) => {
       adminOnly.addHook('onRequest', requireAdmin);
       await adminOnly.register(accountRoutes, { now: opts.now, hashing, throttle });
+      await adminOnly.register(newSurveyRoutes, { sessions, now: opts.now });
     });
     await guarded.register(surveyRoutes, {
       prefix: '/surveys/:slug',

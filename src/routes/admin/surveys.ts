@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError, requireAdmin } from './access.ts';
 import crosstabRoutes from './crosstabs.ts';
+import definitionRoutes from './definition.ts';
 import exportRoutes from './exports.ts';
 import importRoutes from './import.ts';
 import paperRoutes from './paper.ts';
@@ -38,11 +39,12 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
   await app.register(shareRoutes, { publicUrl: opts.publicUrl });
   await app.register(paperRoutes, { now: opts.now });
   await app.register(testModeRoutes, { now: opts.now, publicUrl: opts.publicUrl });
-  // Admins only: open or close a survey, and import.
+  // Admins only: open or close a survey, import, and change its definition.
   await app.register(async (adminOnly) => {
     adminOnly.addHook('onRequest', requireAdmin);
     await adminOnly.register(scheduleRoutes, { now: opts.now });
     await adminOnly.register(importRoutes, { sessions: opts.sessions });
     await adminOnly.register(targetsRoutes, { sessions: opts.sessions, now: opts.now });
+    await adminOnly.register(definitionRoutes, { sessions: opts.sessions, now: opts.now });
   });
 }
