@@ -19,6 +19,7 @@ import adminRoutes, { type AdminSettings } from './routes/admin/index.ts';
 import publicPages from './routes/public-pages.ts';
 import type { RespondentGuardSettings } from './routes/respondent/guards.ts';
 import respondentRoutes from './routes/respondent/index.ts';
+import { loadStatements } from './statements.ts';
 import type { Survey } from './survey/definition.ts';
 
 export interface AppOptions {
@@ -82,6 +83,8 @@ export function fastifyTrustProxy(trust: TrustProxy): false | string[] | ((addre
 /** Builds the application (the composition root); it never listens: see server.ts. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  // First: a broken statements file stops start-up with its problems, before the database is touched.
+  const statements = loadStatements(config.statementsFile);
   const cookieSecret = await cookieSecretFor(config.cookieSecret, config.database, options.db);
   const app: FastifyInstance = Fastify({
     logger: {
@@ -119,7 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('publicUrl', config.publicUrl);
   app.decorate('publicUrlSet', config.publicUrlSet);
   app.decorate('database', { getter: () => config.database });
-  await app.register(publicPages, { config, now: options.now ?? (() => new Date()) });
+  await app.register(publicPages, { config, statements, now: options.now ?? (() => new Date()) });
   await app.register(respondentRoutes, {
     now: options.now ?? (() => new Date()),
     secureCookies: config.publicUrl.startsWith('https:'),

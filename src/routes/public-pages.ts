@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { type Config, DEFAULT_DRAFT_RETENTION_DAYS } from '../config.ts';
 import { DEFAULT_CHROMIUM_PATH } from '../print/pdf.ts';
-import { formatDate, loadStatements } from '../statements.ts';
+import { formatDate, type Statements } from '../statements.ts';
 import type { Survey } from '../survey/definition.ts';
 import printRoutes from './print.ts';
 
 export interface PublicPagesOptions {
   config: Config;
+  /** The deployment's statements, read and checked by buildApp before anything else. */
+  statements: Statements;
   now: () => Date;
 }
 
@@ -17,7 +19,7 @@ export interface PublicPagesOptions {
  * at start-up: a broken statements file stops the server with every problem listed.
  */
 export default async function publicPages(app: FastifyInstance, opts: PublicPagesOptions) {
-  const statements = loadStatements(opts.config.statementsFile);
+  const { statements } = opts;
   // Read per request: surveys are added and changed while the server runs.
   const surveys = () =>
     app.surveys.all().map((s) => ({ title: s.title, owner: s.owner, printHref: `/print/${s.slug}` }));

@@ -121,6 +121,9 @@ export interface SaveOptions {
 export async function saveDefinition(db: Kysely<Database>, survey: Survey, options: SaveOptions): Promise<SaveResult> {
   return transaction(db, async (trx) => {
     const at = options.now.toISOString();
+    // Takes the survey's row lock first (an update that changes nothing), so two saves at once on PostgreSQL
+    // queue rather than both number their version N + 1.
+    await trx.updateTable('surveys').set({ slug: survey.slug }).where('slug', '=', survey.slug).execute();
     const current = await trx
       .selectFrom('surveys')
       .select('version')
@@ -128,10 +131,14 @@ export async function saveDefinition(db: Kysely<Database>, survey: Survey, optio
       .executeTakeFirst();
     if (!current) {
       if (options.existingOnly) return { ok: false, problems: [`there is no survey "${survey.slug}"`] };
-      await trx
+      const inserted = await trx
         .insertInto('surveys')
         .values({ slug: survey.slug, version: 1, created_at: at, updated_at: at })
-        .execute();
+        .onConflict((oc) => oc.column('slug').doNothing())
+        .executeTakeFirst();
+      // Another instance created it a moment ago.
+      if (!Number(inserted.numInsertedOrUpdatedRows ?? 0))
+        return { ok: false, problems: [`there is already a survey "${survey.slug}"`] };
       await insertVersion(trx, survey, 1, options);
       await audit(
         trx,
