@@ -43,6 +43,7 @@ export async function generateResponses(db: Kysely<Database>, survey: Survey, co
         answers: JSON.stringify(route.answers),
         flag: null,
         excluded: null,
+        survey_version: null,
       } satisfies Database['responses'];
       responses.push(response);
       sheet.add(

@@ -12,6 +12,7 @@ import * as corrections from './2026-12-05-10-corrections.ts';
 import * as responsesSurveyId from './2026-12-05-12-responses-survey-id.ts';
 import * as responsesSurveyStarted from './2026-12-05-13-responses-survey-started.ts';
 import * as reportCountsResponses from './2026-12-06-14-report-counts-responses.ts';
+import * as surveyDocuments from './2026-12-06-15-survey-documents.ts';
 
 /** Every migration, in order. Names are frozen once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-05-12-responses-survey-id': responsesSurveyId,
   '2026-12-05-13-responses-survey-started': responsesSurveyStarted,
   '2026-12-06-14-report-counts-responses': reportCountsResponses,
+  '2026-12-06-15-survey-documents': surveyDocuments,
 };

@@ -12,18 +12,23 @@ import databasePlugin from './plugins/database.ts';
 import errorsPlugin, { routerErrors } from './plugins/errors.ts';
 import overloadPlugin, { type OverloadSettings } from './plugins/overload.ts';
 import securityPlugin, { securityHeaders } from './plugins/security.ts';
+import surveysPlugin from './plugins/surveys.ts';
 import viewsPlugin from './plugins/views.ts';
 import { appRoot } from './root.ts';
 import adminRoutes, { type AdminSettings } from './routes/admin/index.ts';
 import publicPages from './routes/public-pages.ts';
 import type { RespondentGuardSettings } from './routes/respondent/guards.ts';
 import respondentRoutes from './routes/respondent/index.ts';
+import { loadStatements } from './statements.ts';
 import type { Survey } from './survey/definition.ts';
 
 export interface AppOptions {
   db: Kysely<Database>;
   config: Config;
+  /** The shipped surveys: each is stored on first start, unless the database holds that slug already. */
   surveys: Survey[];
+  /** How often the stored definitions are read again (see surveys/registry.ts). */
+  surveyRefreshMs?: number;
   /** The clock, replaceable in tests (open and close dates, timestamps). */
   now?: () => Date;
   /** Where the JSON log goes (standard output by default); tests read it to check what is logged. */
@@ -78,6 +83,8 @@ export function fastifyTrustProxy(trust: TrustProxy): false | string[] | ((addre
 /** Builds the application (the composition root); it never listens: see server.ts. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  // First: a broken statements file stops start-up with its problems, before the database is touched.
+  const statements = loadStatements(config.statementsFile);
   const cookieSecret = await cookieSecretFor(config.cookieSecret, config.database, options.db);
   const app: FastifyInstance = Fastify({
     logger: {
@@ -97,6 +104,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifyFormbody, { bodyLimit: FORM_BODY_LIMIT });
   await app.register(fastifyCookie, { secret: cookieSecret });
   await app.register(databasePlugin, { db: options.db });
+  await app.register(surveysPlugin, {
+    shipped: options.surveys,
+    now: options.now ?? (() => new Date()),
+    ...(options.surveyRefreshMs ? { refreshMs: options.surveyRefreshMs } : {}),
+  });
   await app.register(viewsPlugin, { cache: config.cacheViews ?? true });
   await app.register(errorsPlugin);
   if (options.overload) await app.register(overloadPlugin, options.overload);
@@ -110,9 +122,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('publicUrl', config.publicUrl);
   app.decorate('publicUrlSet', config.publicUrlSet);
   app.decorate('database', { getter: () => config.database });
-  await app.register(publicPages, { surveys: options.surveys, config, now: options.now ?? (() => new Date()) });
+  await app.register(publicPages, { config, statements, now: options.now ?? (() => new Date()) });
   await app.register(respondentRoutes, {
-    surveys: options.surveys,
     now: options.now ?? (() => new Date()),
     secureCookies: config.publicUrl.startsWith('https:'),
     cookieSecret,
@@ -122,7 +133,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(adminRoutes, {
     prefix: '/admin',
-    surveys: options.surveys,
     now: options.now ?? (() => new Date()),
     publicUrl: config.publicUrl,
     cookieSecret,

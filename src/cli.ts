@@ -30,6 +30,22 @@ Commands:
       Response records from a CSV file. Any bad row refuses the whole file;
       response_ids already present are left as they are.
 
+  survey list
+      Every survey the database holds, with the version served now.
+  survey export --survey SLUG
+      The survey's definition (its current version) as a JSON document on
+      standard output.
+  survey import FILE.json [--note TEXT]
+      A survey definition: a new survey, or a new version of a stored one.
+      Every problem in the file is listed and nothing is stored. Once a survey
+      has responses (staff's tests aside), its codes and routing cannot change:
+      every structural difference is listed and nothing is stored.
+  survey copy --from SLUG --id NEW --title TITLE --opens DATE --closes DATE
+      Next year's wave: a new survey with every page, question and option code
+      of SLUG (so the waves can be compared), its new title and dates. DATE is
+      YYYY-MM-DD (UK time: from the start of that day when opening, to its end
+      when closing) or YYYY-MM-DDTHH:MM.
+
   admin create --email EMAIL --role admin|analyst
       Adds an account for /admin. An analyst sees and exports the results; an
       admin also manages accounts, imports and opens or closes surveys.
@@ -68,6 +84,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   report: async (args) => (await import('./cli/data.ts')).reportCommand(args),
   import: async (args) => (await import('./cli/data.ts')).importCommand(args),
   targets: async (args) => (await import('./cli/data.ts')).targetsCommand(args),
+  survey: async (args) => (await import('./cli/surveys.ts')).surveyCommand(args),
   admin: async (args) => (await import('./cli/admin.ts')).adminCommand(args),
   backup: async (args) => (await import('./cli/maintenance.ts')).backupCommand(args),
   purge: async (args) => (await import('./cli/maintenance.ts')).purgeCommand(args),

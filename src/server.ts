@@ -8,7 +8,8 @@ import { loadSurveys } from './survey/definitions/index.ts';
 // Start-up only: configuration, database, app, listen; erase stale drafts now
 // and every hour; close gracefully on a signal.
 const config = loadConfig();
-const surveys = loadSurveys();
+// The shipped definitions: each stored on first start; the database's versions are served from then on.
+const shipped = loadSurveys();
 const db = await connect(config.database, { requestLimits: true }).catch((err: unknown) => {
   // One clear line, never the password in the URL: the operator fixes DATABASE_URL or starts the database.
   const reason = err instanceof AggregateError ? err.errors.map(String).join('; ') : String(err);
@@ -19,7 +20,7 @@ const db = await connect(config.database, { requestLimits: true }).catch((err: u
 const app = await buildApp({
   db,
   config,
-  surveys,
+  surveys: shipped,
   admin: { announce: (text) => console.warn(text) },
   // Shed load with a fast "try again" page rather than let every request queue.
   overload: {},
@@ -32,7 +33,7 @@ const retentionDays =
 /** Erases drafts untouched for DRAFT_RETENTION_DAYS; a failure (disk full, say) is logged and tried again next time. */
 async function eraseStaleDraftsNow() {
   if (retentionDays === null) return;
-  for (const survey of surveys) {
+  for (const survey of app.surveys.all()) {
     try {
       const erased = await eraseStaleDrafts(db, survey, draftCutoff(new Date(), retentionDays));
       if (erased) app.log.info({ survey: survey.slug, erased, retentionDays }, 'stale drafts erased');
@@ -59,7 +60,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   // Fastify logs "Server listening at <address>" (the real port when PORT=0).
   await app.listen({ port: config.port, host: config.host });
-  for (const survey of surveys) app.log.info(`survey "${survey.title}" at ${config.publicUrl}/s/${survey.slug}`);
+  for (const survey of app.surveys.all())
+    app.log.info(`survey "${survey.title}" at ${config.publicUrl}/s/${survey.slug}`);
   if (!config.publicUrlSet) {
     // Share links, QR codes and the paper form would all send residents to localhost: say so where it is seen.
     const warning = `PUBLIC_URL is not set: share links, QR codes and the paper questionnaire point at ${config.publicUrl}, which works only on this machine. Set PUBLIC_URL to the address residents use.`;

@@ -9,13 +9,31 @@ import { type Connection, openDatabase } from '../db/open.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
 import { loadSurveys } from '../survey/definitions/index.ts';
+import { SurveyRegistry } from '../surveys/registry.ts';
+import { storeShipped } from '../surveys/store.ts';
 
 /** A mistake in how the command was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
-export function surveyNamed(slug: string | undefined): Survey {
+/**
+ * The stored surveys at their current versions, as the server serves them (the
+ * shipped ones stored first if the database is new).
+ */
+export async function storedSurveys(db: Kysely<Database>): Promise<readonly Survey[]> {
+  await storeShipped(db, loadSurveys(), new Date());
+  const registry = new SurveyRegistry(db);
+  await registry.refresh();
+  return registry.all();
+}
+
+/** The survey named by --survey, as the database holds it now. */
+export async function surveyNamed(slug: string | undefined): Promise<Survey> {
   if (!slug) throw new UsageError('--survey is required');
-  const surveys = loadSurveys();
+  return pickSurvey(await withDb(storedSurveys), slug);
+}
+
+/** The survey of that slug among these, or a usage error naming the known ones. */
+export function pickSurvey(surveys: readonly Survey[], slug: string): Survey {
   const survey = surveys.find((s) => s.slug === slug);
   if (!survey) throw new UsageError(`no survey "${slug}" (known: ${surveys.map((s) => s.slug).join(', ')})`);
   return survey;

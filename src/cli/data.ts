@@ -42,7 +42,7 @@ export async function exportCommand(args: string[]) {
     labels: { type: 'boolean' },
     ...weightOptions,
   });
-  const survey = surveyNamed(values.survey);
+  const survey = await surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
   const weight = await weightFrom(survey, values);
   const job = {
@@ -67,7 +67,7 @@ export async function reportCommand(args: string[]) {
     ...weightOptions,
     targets: { type: 'string' },
   });
-  const survey = surveyNamed(values.survey);
+  const survey = await surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
   const { reportJson, ReportRequestError } = await import('../analysis/report-json.ts');
   const pair = values.crosstab?.split(',');
@@ -101,7 +101,7 @@ async function targetsFile(survey: Survey, file: string) {
 export async function targetsCommand(args: string[]) {
   const [action, ...rest] = args;
   const { values, positionals } = options(rest, { survey: { type: 'string' } }, true);
-  const survey = surveyNamed(values.survey);
+  const survey = await surveyNamed(values.survey);
   const store = await import('../weighting/store.ts');
   if (action === 'import') {
     if (positionals.length !== 1) throw new UsageError('give one CSV file of population figures');
@@ -122,7 +122,7 @@ export async function targetsCommand(args: string[]) {
 /** `import`: response records from a CSV file; any bad row refuses the whole file. */
 export async function importCommand(args: string[]) {
   const { values, positionals } = options(args, { survey: { type: 'string' } }, true);
-  const survey = surveyNamed(values.survey);
+  const survey = await surveyNamed(values.survey);
   if (positionals.length !== 1) throw new UsageError('give one CSV file to import');
   const file = positionals[0] as string;
   // Read a byte first, so a missing or unreadable file is a usage error before the database is opened.

@@ -12,8 +12,7 @@ import { copySurveys } from '../maintenance/copy.ts';
 import { countStartedBefore, eraseStartedBefore } from '../responses/retention.ts';
 import { recountSurvey } from '../rollups/index.ts';
 import type { Survey } from '../survey/definition.ts';
-import { loadSurveys } from '../survey/definitions/index.ts';
-import { options, surveyNamed, UsageError, withDb } from './common.ts';
+import { options, pickSurvey, storedSurveys, surveyNamed, UsageError, withDb } from './common.ts';
 
 /** `backup FILE`: a consistent copy of the database, safe to take while the server runs. */
 export async function backupCommand(args: string[]) {
@@ -49,7 +48,7 @@ export async function purgeCommand(args: string[]) {
     before: { type: 'string' },
     'dry-run': { type: 'boolean' },
   });
-  const survey = surveyNamed(values.survey);
+  const survey = await surveyNamed(values.survey);
   const before = values.before;
   if (!before) throw new UsageError('--before is required (a date like 2019-06-01)');
   if (!isoDate.safeParse(before).success) throw new UsageError('--before must be a date like 2019-06-01');
@@ -79,13 +78,15 @@ export async function copyCommand(args: string[]) {
   });
   if (!values.from || !values.to) throw new UsageError('give both --from and --to (a DATABASE_URL each)');
   if (values.from === values.to) throw new UsageError('--from and --to are the same database');
-  const surveys = values.survey?.length ? values.survey.map(surveyNamed) : loadSurveys();
   const source = parseDatabaseUrl(values.from);
   if (source.engine === 'sqlite' && !existsSync(source.path)) throw new Error(`there is no database at ${source.path}`);
   // The SQLite file's cookie key goes along, so drafts in progress carry on after the move.
   const secrets = source.engine === 'sqlite' ? keptSecretBeside(source.path) : [];
   const from = await connect(source);
   try {
+    // The surveys as the source database holds them: copied definitions and new versions included.
+    const stored = await storedSurveys(from);
+    const surveys = values.survey?.length ? values.survey.map((slug) => pickSurvey(stored, slug)) : [...stored];
     const to = await connect(parseDatabaseUrl(values.to));
     try {
       const summary = await copySurveys(from, to, surveys, {
@@ -119,7 +120,7 @@ function keptSecretBeside(path: string): { name: string; value: string }[] {
  */
 export async function recountCommand(args: string[]) {
   const { values } = options(args, { survey: { type: 'string' }, check: { type: 'boolean' } });
-  const survey = surveyNamed(values.survey);
+  const survey = await surveyNamed(values.survey);
   if (values.check) {
     const { responses, differ } = await withDb((db) => checkCounts(db, survey));
     if (!differ.length) {

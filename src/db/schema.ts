@@ -19,6 +19,8 @@ export interface ResponsesTable {
   flag: ResponseFlag | null;
   /** Why an analyst left the response out of every figure, or null (it counts). */
   excluded: ExclusionReason | null;
+  /** The survey's definition version the response was answered under (null: stored before versions, so version 1). */
+  survey_version: number | null;
 }
 
 /** Why a response is left out of the figures: a staff test, a duplicate, junk, or another reason given. */
@@ -132,7 +134,15 @@ export interface AuditLogTable {
   account_id: string;
   /** Kept as it was then: the account may later be removed. */
   account_email: string;
-  action: 'exclude' | 'restore' | 'delete' | 'correct' | 'erase-tests';
+  action:
+    | 'exclude'
+    | 'restore'
+    | 'delete'
+    | 'correct'
+    | 'erase-tests'
+    | 'survey-created'
+    | 'survey-copied'
+    | 'survey-version';
   survey: string;
   response_id: string | null;
   reason: string | null;
@@ -158,6 +168,25 @@ export interface SurveyChangesTable {
   version: number;
 }
 
+/** A survey served from the database: the version of its definition served now. */
+export interface SurveysTable {
+  slug: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Every version of a survey's definition, as its JSON document; never changed once written. */
+export interface SurveyVersionsTable {
+  survey: string;
+  version: number;
+  document: string;
+  created_at: string;
+  /** Who stored it: an account's email, "cli", or "shipped" for a definition the deployment ships. */
+  created_by: string;
+  note: string | null;
+}
+
 export interface Database {
   responses: ResponsesTable;
   response_values: ResponseValuesTable;
@@ -175,6 +204,8 @@ export interface Database {
   audit_log: AuditLogTable;
   survey_changes: SurveyChangesTable;
   population_targets: PopulationTargetsTable;
+  surveys: SurveysTable;
+  survey_versions: SurveyVersionsTable;
 }
 
 /** Secrets every app instance on one database shares: see sharedSecret. */

@@ -263,6 +263,7 @@ async function importOnce(
         submitted_at: row.submittedAt,
         answers: JSON.stringify(row.answers),
         flag: null,
+        survey_version: survey.version ?? null,
       },
       route: row,
     }));

@@ -6,6 +6,7 @@ import type { WeightSettings } from '../analysis/weighting.ts';
 import type { Connection } from '../db/open.ts';
 import type { Database } from '../db/schema.ts';
 import type { Survey } from '../survey/definition.ts';
+import { documentOf } from '../survey/document.ts';
 import { type RecordOptions, type RecordWriter, recordCsvWith } from './csv.ts';
 import { byteRecordCsv } from './csv-bytes.ts';
 import { type ReadOptions, responseBatches } from './read.ts';
@@ -94,8 +95,7 @@ export async function writeExport(
   if (!out.writableEnded) out.end();
 }
 
-/** What a worker needs to rebuild the survey: its definition without the lookups defineSurvey adds. */
+/** What a worker needs to rebuild the survey: its document, without the lookups and stored version. */
 export function surveyDefinition(survey: Survey): unknown {
-  const { pageById, questionIds, questionsById, reachableFrom, ...definition } = survey;
-  return definition;
+  return documentOf(survey);
 }

@@ -23,7 +23,7 @@ const ROWS_PER_INSERT = 500;
  * Copies surveys' data from one database to another, across engines (an
  * SQLite file to PostgreSQL, or back): every response as it is stored (drafts
  * included, so a respondent part-way carries on), its route values, pages and
- * paper entry, the survey's schedule and its running counts; and the admin
+ * paper entry, the survey's definition (every version), schedule and running counts; and the admin
  * accounts and shared secrets, so analysts sign in as before.
  *
  * The source is read in one transaction (a consistent snapshot on
@@ -94,6 +94,14 @@ async function copySurvey(
     counted.paperEntries += paper.length;
     if (counted.responses % (BATCH * 50) === 0) progress(`${survey.slug}: ${counted.responses} responses copied`);
   }
+  // The definition's versions go along (the responses name the version they were answered under); a target that
+  // holds the survey without responses (the shipped one, stored on its first start) takes the source's.
+  const definition = await source.selectFrom('surveys').selectAll().where('slug', '=', survey.slug).execute();
+  const versions = await source.selectFrom('survey_versions').selectAll().where('survey', '=', survey.slug).execute();
+  await target.deleteFrom('survey_versions').where('survey', '=', survey.slug).execute();
+  await target.deleteFrom('surveys').where('slug', '=', survey.slug).execute();
+  await insertAll(target, 'surveys', definition);
+  await insertAll(target, 'survey_versions', versions);
   const schedule = await source.selectFrom('survey_schedules').selectAll().where('survey', '=', survey.slug).execute();
   await target.deleteFrom('survey_schedules').where('survey', '=', survey.slug).execute();
   await insertAll(target, 'survey_schedules', schedule);

@@ -60,6 +60,7 @@ export async function savePaperResponse(
           answers: JSON.stringify(entry.answers),
           flag: null,
           excluded: null,
+          survey_version: survey.version ?? null,
         };
         await insertResponse(trx, row);
         await writeRoute(trx, row.id, NO_ROUTE, entry);

@@ -67,6 +67,7 @@ export async function startDraft(
     answers: '{}',
     flag: draft.flag ?? null,
     excluded: draft.excluded ?? null,
+    survey_version: survey.version ?? null,
   };
   await runSave(db, async (trx, counts) => {
     await insertResponse(trx, row);
@@ -140,7 +141,15 @@ export function sendDraft(
       survey,
       draft,
       at,
-      (row) => ({ status: 'complete', submitted_at: at, updated_at: at, answers, flag: row.flag ?? flag }),
+      (row) => ({
+        status: 'complete',
+        submitted_at: at,
+        updated_at: at,
+        answers,
+        flag: row.flag ?? flag,
+        // The version the respondent saw last: the wording may have changed since they started.
+        survey_version: survey.version ?? row.survey_version,
+      }),
       route,
     ),
   );

@@ -9,7 +9,6 @@ import { formatWhen, surveyState } from '../survey/schedule.ts';
 import { surveyUrl } from '../survey/share.ts';
 
 export interface PrintOptions {
-  surveys: Survey[];
   statements: Statements;
   publicUrl: string;
   /** '' turns PDFs off. */
@@ -26,8 +25,15 @@ const PRINT_FILE = /^([a-z0-9][a-z0-9-]*?)(\.pdf)?$/;
  * page. Public, like the survey itself.
  */
 export default async function printRoutes(app: FastifyInstance, opts: PrintOptions) {
-  const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
-  const forms = new Map(opts.surveys.map((s) => [s.slug, paperForm(s)]));
+  // Laid out once per version served: a new version is a new Survey object.
+  const forms = new WeakMap<Survey, ReturnType<typeof paperForm>>();
+  const formOf = (survey: Survey) => {
+    const known = forms.get(survey);
+    if (known) return known;
+    const made = paperForm(survey);
+    forms.set(survey, made);
+    return made;
+  };
   const printer = new PdfPrinter({
     chromiumPath: opts.chromiumPath,
     origin: opts.publicUrl,
@@ -43,7 +49,7 @@ export default async function printRoutes(app: FastifyInstance, opts: PrintOptio
 
   app.get<{ Params: { file: string } }>('/print/:file', async (request, reply) => {
     const match = PRINT_FILE.exec(request.params.file);
-    const survey = match ? bySlug.get(match[1] as string) : undefined;
+    const survey = match ? app.surveys.get(match[1] as string) : undefined;
     if (!match || !survey) {
       return renderError(reply, 404, 'Page not found', 'There is no questionnaire at this address.');
     }
@@ -67,7 +73,7 @@ export default async function printRoutes(app: FastifyInstance, opts: PrintOptio
     }
     const schedule = await scheduleOf(app.db, survey);
     const state = surveyState(schedule, opts.now());
-    const form = forms.get(survey.slug);
+    const form = formOf(survey);
     return reply.view('pages/print.eta', {
       title: `Paper questionnaire: ${survey.title}`,
       survey,

@@ -16,16 +16,17 @@ const DEFAULT_CARD_TEXT = shareCardText({
   owner: 'Soundings surveys',
 });
 
-const cards = new Map<string, { path: string; alt: string }>();
+// By definition version: a new version's title is the card's alt text at once.
+const cards = new WeakMap<Survey, { path: string; alt: string }>();
 
 function cardOf(survey: Survey) {
-  let card = cards.get(survey.slug);
+  let card = cards.get(survey);
   if (!card) {
     const own = `share-${survey.slug}.png`;
     card = existsSync(join(imagesDir, own))
       ? { path: `/public/images/${own}`, alt: shareCardText(survey) }
       : { path: '/public/images/share-default.png', alt: DEFAULT_CARD_TEXT };
-    cards.set(survey.slug, card);
+    cards.set(survey, card);
   }
   return card;
 }

@@ -138,6 +138,8 @@ const surveyShape = z.strictObject({
   owner: text,
   intro: paragraphs,
   thankYou: paragraphs,
+  /** What a link shared on social media says under the title; the first sentences of the intro when not given. */
+  shareSummary: text.optional(),
   /** ISO 8601 instants; the survey accepts answers from opensAt until closesAt. */
   opensAt: z.iso.datetime({ offset: true }).optional(),
   closesAt: z.iso.datetime({ offset: true }).optional(),
@@ -162,6 +164,8 @@ export type PopulationSettings = z.infer<typeof populationSchema>;
 export type SurveyInput = z.input<typeof surveySchema>;
 
 export interface Survey extends SurveyShape {
+  /** The stored version this definition is (see src/surveys/store.ts); absent for one not read from the database. */
+  readonly version?: number;
   /** Pages by id. */
   readonly pageById: ReadonlyMap<string, Page>;
   /** Every question id in codebook order (order of first appearance). */

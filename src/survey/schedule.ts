@@ -78,3 +78,25 @@ export function fromLondonTime(local: string): Date | null {
 export function toLondonTime(date: Date): string {
   return new Date(date.getTime() + londonOffsetMinutes(date) * 60_000).toISOString().slice(0, 16);
 }
+
+/**
+ * A date for opening or closing a survey as staff type it (the command line,
+ * the copy form): "2020-02-17" is that day in UK time, from its start when
+ * opening and to its end when closing; "2020-02-17T09:00" a UK time; an ISO
+ * instant with an offset is taken as it is. Null if it is none of these.
+ */
+export function parseSurveyDate(text: string, edge: 'opens' | 'closes'): Date | null {
+  const value = text.trim();
+  if (/^\d{4}-\d\d-\d\d$/.test(value)) {
+    const start = fromLondonTime(`${value}T00:00`);
+    if (!start || edge === 'opens') return start;
+    const next = new Date(Date.parse(`${value}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    return fromLondonTime(`${next}T00:00`);
+  }
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(value)) return fromLondonTime(value);
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(value)) {
+    const at = new Date(value);
+    return Number.isNaN(at.getTime()) ? null : at;
+  }
+  return null;
+}

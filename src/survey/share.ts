@@ -46,8 +46,9 @@ export interface ShareImage {
   alt: string;
 }
 
-/** The first sentences of the survey's introduction, up to about `max` characters, ending on a word. */
+/** The survey's own share summary, else the first sentences of its introduction, up to about `max` characters, ending on a word. */
 export function summaryOf(survey: Survey, max = 200): string {
+  if (survey.shareSummary) return survey.shareSummary;
   const sentences = survey.intro.join(' ').match(/[^.!?]+[.!?]+(\s|$)/g) ?? [survey.intro.join(' ')];
   let out = '';
   for (const sentence of sentences.map((s) => s.trim())) {

@@ -10,7 +10,8 @@ import { cspSurvey, csrfTokenIn, FORM, form, makeApp, storedContents, type TestA
 
 const ADDRESS = '203.0.113.77';
 const AGENT = 'Mozilla/5.0 (PrivacyProbe; unique-agent-7f3c9)';
-const FULL_POSTCODE = 'DA12 1AU';
+// Not the definition's own example ("For example, DA12 1AU"), which is stored with the survey's document.
+const FULL_POSTCODE = 'DA12 1QX';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -53,7 +54,7 @@ describe('anonymity', () => {
     expect(log.length).toBeGreaterThan(10);
     const text = log.join('');
     expect(text).toContain('"url":"/s/csp-2019/postcode"');
-    for (const secret of [ADDRESS, AGENT, 'unique-agent', FULL_POSTCODE, '1AU', cookie.split('=')[1] as string])
+    for (const secret of [ADDRESS, AGENT, 'unique-agent', FULL_POSTCODE, '1QX', cookie.split('=')[1] as string])
       expect(text, secret).not.toContain(secret);
     expect(text).not.toMatch(/remoteAddress|remotePort|user-agent|hostname/i);
 
@@ -75,7 +76,7 @@ describe('anonymity', () => {
       ['report', report],
       ['xlsx', cells.join('\n')],
     ] as const) {
-      for (const secret of [ADDRESS, AGENT, 'unique-agent', FULL_POSTCODE, '1AU'])
+      for (const secret of [ADDRESS, AGENT, 'unique-agent', FULL_POSTCODE, '1QX'])
         expect(text, `${name}: ${secret}`).not.toContain(secret);
     }
 
@@ -83,7 +84,7 @@ describe('anonymity', () => {
     const stored = await storedContents(t);
     expect(stored.length).toBeGreaterThan(0);
     for (const { name, text } of stored) {
-      for (const secret of [ADDRESS, AGENT, FULL_POSTCODE, '1AU'])
+      for (const secret of [ADDRESS, AGENT, FULL_POSTCODE, '1QX'])
         expect(text, `${name}: ${secret}`).not.toContain(secret);
     }
   });

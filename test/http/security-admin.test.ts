@@ -36,6 +36,17 @@ const ADMIN_ONLY: RegisteredRoute[] = [
   { method: 'POST', path: '/admin/surveys/:slug/settings/targets' },
   { method: 'GET', path: '/admin/surveys/:slug/responses/erase-tests' },
   { method: 'POST', path: '/admin/surveys/:slug/responses/erase-tests' },
+  // The survey's definition: a new survey, a new version, a copy, the wording.
+  { method: 'GET', path: '/admin/new-survey' },
+  { method: 'POST', path: '/admin/new-survey' },
+  { method: 'GET', path: '/admin/surveys/:slug/definition' },
+  { method: 'GET', path: '/admin/surveys/:slug/definition.json' },
+  { method: 'POST', path: '/admin/surveys/:slug/definition' },
+  { method: 'GET', path: '/admin/surveys/:slug/copy' },
+  { method: 'POST', path: '/admin/surveys/:slug/copy' },
+  { method: 'GET', path: '/admin/surveys/:slug/wording' },
+  { method: 'POST', path: '/admin/surveys/:slug/wording' },
+  { method: 'GET', path: '/admin/surveys/:slug/wording/preview' },
 ];
 
 /**

@@ -5,14 +5,15 @@ import { formatWhen, surveyState } from '../../survey/schedule.ts';
 import { adminView } from './access.ts';
 
 /** The admin home: every survey, and whether it is open. */
-export default async function dashboardRoutes(app: FastifyInstance, opts: { surveys: Survey[]; now: () => Date }) {
+export default async function dashboardRoutes(app: FastifyInstance, opts: { now: () => Date }) {
   app.get('/', async (request, reply) => {
     const now = opts.now();
-    const schedules = await Promise.all(opts.surveys.map((survey) => scheduleOf(app.db, survey)));
+    const surveys = app.surveys.all();
+    const schedules = await Promise.all(surveys.map((survey) => scheduleOf(app.db, survey)));
     return adminView(request, reply, 'admin/dashboard.eta', {
       title: 'Surveys – Soundings admin',
       nav: 'surveys',
-      surveys: opts.surveys.map((survey, i) => {
+      surveys: surveys.map((survey: Survey, i) => {
         const state = surveyState(schedules[i] as Awaited<ReturnType<typeof scheduleOf>>, now);
         return {
           title: survey.title,

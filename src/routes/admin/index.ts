@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { OWASP_HASHING, type PasswordHashing, verifyPassword } from '../../admin/accounts.ts';
 import type { SessionLimits } from '../../admin/sessions.ts';
 import { type ClientLimit, SignInThrottle } from '../../admin/throttle.ts';
-import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError, requireAdmin } from './access.ts';
 import accountRoutes from './accounts.ts';
 import dashboardRoutes from './dashboard.ts';
+import { newSurveyRoutes } from './definition.ts';
 import ownPasswordRoutes from './own-password.ts';
 import { adminSessions } from './session.ts';
 import setupRoutes from './setup.ts';
@@ -31,7 +31,6 @@ export interface AdminSettings {
 }
 
 export interface AdminRouteOptions extends Partial<AdminSettings> {
-  surveys: Survey[];
   now: () => Date;
   /** config.publicUrl: the only source of absolute links (never the Host header). */
   publicUrl: string;
@@ -85,16 +84,16 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminRoute
       renderAdminError(request, reply, 404, 'Page not found', 'If you typed the web address, check it is correct.'),
     );
 
-    await guarded.register(dashboardRoutes, { surveys: opts.surveys, now: opts.now });
+    await guarded.register(dashboardRoutes, { now: opts.now });
     await guarded.register(ownPasswordRoutes, { now: opts.now, hashing, verify, throttle });
     await guarded.register(async (adminOnly) => {
       adminOnly.addHook('onRequest', requireAdmin);
       await adminOnly.register(accountRoutes, { now: opts.now, hashing, throttle });
+      await adminOnly.register(newSurveyRoutes, { sessions, now: opts.now });
     });
     await guarded.register(surveyRoutes, {
       prefix: '/surveys/:slug',
       sessions,
-      surveys: opts.surveys,
       now: opts.now,
       publicUrl: opts.publicUrl,
     });

@@ -32,6 +32,9 @@ const AUDIT_ACTIONS: Record<string, string> = {
   delete: 'Deleted',
   correct: 'Paper form corrected',
   'erase-tests': 'Test responses erased',
+  'survey-created': 'Survey created',
+  'survey-copied': 'Survey copied as a new wave',
+  'survey-version': 'New version of the definition',
 };
 
 type IdRoute = { Params: { id: string } };

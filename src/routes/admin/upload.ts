@@ -38,11 +38,13 @@ export async function withUpload<T>(
   reply: FastifyReply,
   sessions: AdminSessions,
   use: (path: string, bytes: number) => Promise<T>,
+  /** The largest file taken, in words, for the refusal (the multipart plugin's limit enforces it). */
+  limit = '50 MB',
 ): Promise<T | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'soundings-upload-'));
   try {
-    const path = join(dir, 'upload.csv');
-    const bytes = await receiveUpload(request, reply, sessions, path);
+    const path = join(dir, 'upload');
+    const bytes = await receiveUpload(request, reply, sessions, path, limit);
     return bytes === undefined ? undefined : await use(path, bytes);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -61,6 +63,7 @@ async function receiveUpload(
   reply: FastifyReply,
   sessions: AdminSessions,
   path: string,
+  limit: string,
 ): Promise<number | undefined> {
   let checked = false;
   let bytes = 0;
@@ -79,14 +82,14 @@ async function receiveUpload(
         throw new UploadRefused(400, 'The form was not sent as this page sends it. Reload the page and try again.');
       const out = createWriteStream(path, { mode: 0o600, flags: 'wx' });
       await pipeline(part.file, out);
-      if (part.file.truncated) throw new UploadRefused(413, 'The file is larger than 50 MB. Nothing was imported.');
+      if (part.file.truncated) throw new UploadRefused(413, `The file is larger than ${limit}. Nothing was imported.`);
       bytes = out.bytesWritten;
     }
   } catch (err) {
     if (err instanceof UploadRefused || isStorageUnavailable(err)) throw err;
     const code = (err as { code?: string }).code;
     if (code === 'FST_REQ_FILE_TOO_LARGE')
-      throw new UploadRefused(413, 'The file is larger than 50 MB. Nothing was imported.');
+      throw new UploadRefused(413, `The file is larger than ${limit}. Nothing was imported.`);
     // Busboy's and the plugin's own complaints: a body that is not well-formed multipart, or too many parts.
     throw new UploadRefused(400, 'The upload did not arrive as a whole, well-formed form. Nothing was imported.');
   }

@@ -28,7 +28,6 @@ declare module 'fastify' {
 }
 
 export interface RespondentOptions extends Partial<RespondentGuardSettings> {
-  surveys: Survey[];
   now: () => Date;
   secureCookies: boolean;
   /** Keys the respondent's CSRF tokens. */
@@ -73,7 +72,6 @@ export type Respondents = Awaited<ReturnType<typeof respondentContext>>;
  * returns the helpers the route plugins share.
  */
 export async function respondentContext(app: FastifyInstance, opts: RespondentOptions) {
-  const bySlug = new Map(opts.surveys.map((s) => [s.slug, s]));
   const cookieOptions = (survey: Survey) => draftCookieOptions(survey, opts.secureCookies);
 
   /** The draft token in the signed cookie, or undefined when missing or forged. */
@@ -166,7 +164,7 @@ export async function respondentContext(app: FastifyInstance, opts: RespondentOp
 
   /** preHandler: the survey in the URL, or a 404 page; answers are never cached. */
   const loadSurvey = async (request: FastifyRequest, reply: FastifyReply) => {
-    const survey = bySlug.get((request.params as { slug: string }).slug);
+    const survey = app.surveys.get((request.params as { slug: string }).slug);
     if (!survey) {
       await renderError(
         reply,

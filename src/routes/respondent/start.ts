@@ -38,8 +38,9 @@ export default async function startRoutes(app: FastifyInstance, r: Respondents) 
 
   app.get('/', async (request, reply) => {
     const now = opts.now();
-    const states = await Promise.all(opts.surveys.map((s) => r.stateOf(s, now)));
-    const open = opts.surveys.filter((_, i) => states[i]?.open);
+    const surveys = app.surveys.all();
+    const states = await Promise.all(surveys.map((s) => r.stateOf(s, now)));
+    const open = surveys.filter((_, i) => states[i]?.open);
     const src = (request.query as { src?: unknown }).src;
     const query = typeof src === 'string' && /^[a-z0-9_]{1,32}$/.test(src) ? `?src=${src}` : '';
     if (open.length === 1) return reply.redirect(`${base(open[0] as Survey)}${query}`, 302);
