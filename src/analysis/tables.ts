@@ -57,6 +57,8 @@ export interface Table {
   sheet?: string;
   /** "Of 154 respondents to this question". */
   baseText: string;
+  /** The number the percentages are of, where they are of one number (what a comparison between waves tests on). */
+  base?: number;
   columns: Column[];
   rows: TableRow[];
   source?: TableSource;
@@ -134,6 +136,7 @@ export function questionTable(survey: Survey, report: Report, id: string, title:
     id,
     title,
     baseText: ofRespondents(tally.answered),
+    base: tally.answered,
     columns: ANSWER_COLUMNS(),
     rows,
     source: { column: id },
@@ -161,6 +164,7 @@ export function followUpTables(
       title: heading(groupLabel),
       ...(sheet ? { sheet: sheet(groupLabel) } : {}),
       baseText: ofRespondents(tally.answered),
+      base: tally.answered,
       columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labels, tally, mark),
       source: { column: id, group: { column: groupBy, code: group } },
@@ -196,6 +200,7 @@ export function combinedFollowUpTables(survey: Survey, report: Report): Table[] 
       title: `${groupLabel}: top issues, whichever rank it was given`,
       sheet: `${groupLabel}, any rank`,
       baseText: ofRespondents(tally.answered),
+      base: tally.answered,
       columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labelsOf(question), tally, 3),
     };
@@ -212,6 +217,7 @@ export function combinedRanksTable(survey: Survey, report: Report): Table | null
     title: 'Issues named at any rank (each respondent counted once per issue)',
     sheet: 'Issues named at any rank',
     baseText: `Of ${tally.answered} respondents who named at least one issue`,
+    base: tally.answered,
     columns: ANSWER_COLUMNS('Issue'),
     rows: rankedRows(labelsOf(firstQuestion(survey, first)), tally),
     source: { column: `${first}_any_rank` },
@@ -258,6 +264,7 @@ export function aboutYouTables(survey: Survey, report: Report): Table[] {
       id: `about-you-${id}`,
       title: questionTitle(survey, id),
       baseText: `Of ${a.base} respondents who reached this page`,
+      base: a.base,
       columns: ANSWER_COLUMNS(),
       rows: [
         ...labels.map(([code, label]) => ({
