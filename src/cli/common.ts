@@ -13,9 +13,14 @@ import { loadSurveys } from '../survey/definitions/index.ts';
 /** A mistake in how the command was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
+/** Every survey the command line knows: the one place it finds them, so a registry of definitions can stand in. */
+export function knownSurveys(): Survey[] {
+  return loadSurveys();
+}
+
 export function surveyNamed(slug: string | undefined): Survey {
   if (!slug) throw new UsageError('--survey is required');
-  const surveys = loadSurveys();
+  const surveys = knownSurveys();
   const survey = surveys.find((s) => s.slug === slug);
   if (!survey) throw new UsageError(`no survey "${slug}" (known: ${surveys.map((s) => s.slug).join(', ')})`);
   return survey;
