@@ -13,12 +13,19 @@ export function percent(count: number, base: number): number | null {
   return Math.floor((count * 2000 + base) / (2 * base)) / 10;
 }
 
+/** A number with its sign, a minus sign (not a hyphen) when negative: "+3.2", "−1.0", "0.0". */
+export function signed(value: number, digits: number): string {
+  const text = Math.abs(value).toFixed(digits);
+  if (Number(text) === 0) return text;
+  return value > 0 ? `+${text}` : `−${text}`;
+}
+
 export function formatPercent(value: number | null): string {
   return value === null ? '–' : `${value.toFixed(1)}%`;
 }
 
-/** What a column holds: the row's name, a count, a percentage (0–100, one decimal), or text. */
-export type ColumnKind = 'label' | 'count' | 'percent' | 'text';
+/** What a column holds: the row's name, a count, a percentage (0–100, one decimal), a change in percentage points (signed, one decimal), or text. */
+export type ColumnKind = 'label' | 'count' | 'percent' | 'points' | 'text';
 
 export interface Column {
   heading: string;
@@ -75,6 +82,7 @@ const ANSWER_COLUMNS = (first = 'Answer'): Column[] => [
 /** A cell as the page and a CSV show it. */
 export function cellText(column: Column | undefined, value: string | number | null): string {
   if (column?.kind === 'percent') return typeof value === 'number' ? formatPercent(value) : '–';
+  if (column?.kind === 'points') return typeof value === 'number' ? signed(value, 1) : '–';
   return value === null ? '' : String(value);
 }
 

@@ -10,7 +10,7 @@ import {
 import { areaCodes, type Survey } from '../survey/definition.ts';
 import { channelCodes, type Filters } from './filters.ts';
 import { buildReport, type Report } from './report.ts';
-import { percent, questionTable, rankTitle, type Table } from './tables.ts';
+import { cellText, percent, questionTable, rankTitle, signed, type Table } from './tables.ts';
 import { type Weighting, type WeightSettings, weightedTally, weightingFor } from './weighting.ts';
 
 // Waves of a series (csp-2019, csp-2020, …) compared question by question and
@@ -72,8 +72,7 @@ export function previousFilters(previous: Survey, filters: Filters): { filters: 
   const { from, to, ...rest } = filters;
   const out: Filters = { ...rest };
   const notes: string[] = [];
-  if (from || to)
-    notes.push(`the dates apply to ${waveName(previous)} only as its own fieldwork: all of it is counted`);
+  if (from || to) notes.push(`the dates apply to this wave only: all of ${waveName(previous)} is counted`);
   if (out.area && !areaCodes(previous).includes(out.area)) {
     notes.push(`${waveName(previous)} has no area “${out.area}”: all its areas are counted`);
     delete out.area;
@@ -201,17 +200,18 @@ const asPercent = (share: number | null, shares: Shares | undefined, code: strin
   return Math.round(share * 1000) / 10;
 };
 
-/** A change in points, signed, to one decimal place ("+3.2", "−1.0"). */
+/** A change (0–1 scale) in percentage points to one decimal place, worked out before the shares are rounded. */
+const points = (change: number | null) => (change === null ? null : Math.round(change * 1000) / 10);
+
+/** A change in points as the page shows it ("+3.2", "−1.0"). */
 export function pointsText(change: number | null): string {
-  if (change === null) return '–';
-  const points = Math.round(change * 1000) / 10;
-  return points > 0 ? `+${points.toFixed(1)}` : points < 0 ? `−${(-points).toFixed(1)}` : '0.0';
+  return cellText({ heading: '', kind: 'points' }, points(change));
 }
 
 /** Whether a change is significant, in words with a marker: never told by colour alone. */
 export function verdictText(c: Change): string {
   if (c.z === null) return `Not tested: ${c.reason ?? ''}`.trim();
-  const z = `z = ${c.z.toFixed(2)}`;
+  const z = `z = ${signed(c.z, 2)}`;
   const caution = c.warnings.length ? '; few respondents, may not be reliable' : '';
   if (!c.significant) return `No (${z}${caution})`;
   return `${c.z > 0 ? 'Yes, up ▲' : 'Yes, down ▼'} (${z}${caution})`;
@@ -243,11 +243,11 @@ export function comparedTable(
   const extra = (c: Change, code: string) => [
     asPercent(c.previous, old, code),
     asPercent(c.current, fresh, code),
-    pointsText(c.change),
+    points(c.change),
     verdictText(c),
   ];
   const rows = shown.rows.map((row) => {
-    if (row.code === undefined) return { ...row, cells: [...row.cells, null, null, '', ''] };
+    if (row.code === undefined) return { ...row, cells: [...row.cells, null, null, null, ''] };
     const label = String(row.cells[0] ?? '');
     const was = oldLabels.get(row.code);
     return {
@@ -276,7 +276,7 @@ export function comparedTable(
       ...shown.columns,
       { heading: `${before} %`, kind: 'percent' },
       { heading: `${now} %`, kind: 'percent' },
-      { heading: 'Change (points)', kind: 'text' },
+      { heading: 'Change (points)', kind: 'points' },
       { heading: 'Significant change?', kind: 'text' },
     ],
     rows,

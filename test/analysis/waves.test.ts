@@ -88,7 +88,7 @@ describe('a change between waves, code by code', () => {
     expect(change.z).toBeCloseTo(2.828427, 6);
     expect(change.significant).toBe(true);
     expect(pointsText(change.change)).toBe('+20.0');
-    expect(verdictText(change)).toBe('Yes, up ▲ (z = 2.83)');
+    expect(verdictText(change)).toBe('Yes, up ▲ (z = +2.83)');
   });
 
   it('is not tested for an answer one wave did not offer, nor across weighted and unweighted', () => {
@@ -144,10 +144,10 @@ describe('a change between waves, code by code', () => {
       'Significant change?',
     ]);
     expect(out.rows.map((r) => r.cells)).toEqual([
-      ['Apples', 60, 60, 40, 60, '+20.0', 'Yes, up ▲ (z = 2.83)'],
+      ['Apples', 60, 60, 40, 60, 20, 'Yes, up ▲ (z = +2.83)'],
       // 50 of 100, then 40 of 100: p̂ = 0.45, SE = √(0.2475 × 0.02) = 0.0703562, z = −1.421338.
-      ['Pears and quinces (2019: Pears)', 40, 40, 50, 40, '−10.0', 'No (z = -1.42)'],
-      ['Plums (2019 only)', null, null, 10, null, '–', 'Not tested: Not offered in this wave.'],
+      ['Pears and quinces (2019: Pears)', 40, 40, 50, 40, -10, 'No (z = −1.42)'],
+      ['Plums (2019 only)', null, null, 10, null, null, 'Not tested: Not offered in this wave.'],
     ]);
   });
 });

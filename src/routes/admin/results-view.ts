@@ -21,19 +21,20 @@ import { surveyBase } from './survey-filters.ts';
 // View models of the results pages: the navigation, the filters form, and
 // tables with their charts and downloads. Templates only render them.
 
-/** The query of a results address: the filters and any weighting, defaults left out. */
-export function resultsQuery(filters: Filters, weight?: WeightSettings): string {
-  return [filtersQuery(filters), weightQuery(weight)].filter(Boolean).join('&');
+/** The query of a results address: the filters, any weighting and the wave compared with, defaults left out. */
+export function resultsQuery(filters: Filters, weight?: WeightSettings, compare?: string): string {
+  const wave = compare ? new URLSearchParams({ compare }).toString() : '';
+  return [filtersQuery(filters), weightQuery(weight), wave].filter(Boolean).join('&');
 }
 
 /** A path with the results' query. */
-export function resultsHref(path: string, filters: Filters, weight?: WeightSettings): string {
-  const query = resultsQuery(filters, weight);
+export function resultsHref(path: string, filters: Filters, weight?: WeightSettings, compare?: string): string {
+  const query = resultsQuery(filters, weight, compare);
   return query ? `${path}?${query}` : path;
 }
 
 /** A table as the page shows it: headers, formatted cells, its chart and its downloads. */
-export function tableView(survey: Survey, table: Table, filters: Filters, weight?: WeightSettings) {
+export function tableView(survey: Survey, table: Table, filters: Filters, weight?: WeightSettings, compare?: string) {
   const base = surveyBase(survey);
   const chart = tableChart(table);
   return {
@@ -41,7 +42,10 @@ export function tableView(survey: Survey, table: Table, filters: Filters, weight
     title: table.title,
     baseText: table.baseText,
     weighted: table.weighted === true,
-    head: table.columns.map((c) => ({ text: c.heading, numeric: c.kind === 'count' || c.kind === 'percent' })),
+    head: table.columns.map((c) => ({
+      text: c.heading,
+      numeric: c.kind === 'count' || c.kind === 'percent' || c.kind === 'points',
+    })),
     rows: table.rows.map((row) => ({
       header: String(row.cells[0] ?? ''),
       marked: row.marked === true,
@@ -54,7 +58,7 @@ export function tableView(survey: Survey, table: Table, filters: Filters, weight
       ? chartFigure(chart, { id: `chart-${table.id}`, tableId: table.id })
       : '',
     links: {
-      csv: resultsHref(`${base}/tables/${table.id}.csv`, filters, weight),
+      csv: resultsHref(`${base}/tables/${table.id}.csv`, filters, weight, compare),
       svg: resultsHref(`${base}/charts/${table.id}.svg`, filters, weight),
       png: resultsHref(`${base}/charts/${table.id}.png`, filters, weight),
     },
@@ -84,11 +88,17 @@ export function filtersView(survey: Survey, filters: Filters, raw: Record<string
   };
 }
 
-/** The results' navigation, each page keeping the filters and the weighting. */
-export function resultsNav(survey: Survey, current: SectionId, filters: Filters, weight?: WeightSettings) {
+/** The results' navigation, each page keeping the filters, the weighting and the wave compared with. */
+export function resultsNav(
+  survey: Survey,
+  current: SectionId,
+  filters: Filters,
+  weight?: WeightSettings,
+  compare?: string,
+) {
   return SECTIONS.map((s) => ({
     heading: s.heading,
-    href: resultsHref(`${surveyBase(survey)}${s.path}`, filters, weight),
+    href: resultsHref(`${surveyBase(survey)}${s.path}`, filters, weight, compare),
     current: s.id === current,
   }));
 }
@@ -105,6 +115,8 @@ export function resultsPage(
   view: {
     filters: Filters;
     weight?: WeightSettings;
+    /** The slug of the earlier wave compared with. */
+    compare?: string;
     problems?: FilterProblem[];
     raw?: Record<string, unknown>;
   } & Record<string, unknown>,
@@ -124,7 +136,7 @@ export function resultsPage(
       surveyNav: 'results',
       survey,
       section,
-      resultsNav: resultsNav(survey, section, view.filters, view.weight),
+      resultsNav: resultsNav(survey, section, view.filters, view.weight, view.compare),
       // The filters form keeps the weighting; the weighting's own controls live on Representativeness.
       keepPairs: [...new URLSearchParams(weightQuery(view.weight))],
       filterForm: filtersView(survey, view.filters, view.raw),

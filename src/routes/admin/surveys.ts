@@ -33,7 +33,7 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
     request.survey = survey;
   });
 
-  await app.register(resultsRoutes);
+  await app.register(resultsRoutes, { surveys: () => opts.surveys });
   await app.register(crosstabRoutes);
   await app.register(responseRoutes, { now: opts.now });
   await app.register(exportRoutes);
