@@ -71,6 +71,8 @@ export interface Table {
   source?: TableSource;
   /** Weighted estimates beside the counts (see weighted-tables.ts): charted side by side, with their intervals. */
   weighted?: boolean;
+  /** Compared with an earlier wave (see waves.ts): the waves' names, whose shares (columns 2 and 3) are charted side by side. */
+  compared?: [previous: string, current: string];
 }
 
 const ANSWER_COLUMNS = (first = 'Answer'): Column[] => [
@@ -341,9 +343,24 @@ export function crosstabPresets(survey: Survey): { row: string; column: string }
 /** A table as a chart: its answers' percentages (or counts) as bars; a weighted table's estimates beside them. */
 export function tableChart(table: Table, source?: string): Chart {
   const text = { title: table.title, subtitle: table.baseText, ...(source ? { source } : {}) };
+  const number = (value: unknown) => (typeof value === 'number' ? value : null);
+  if (table.compared) {
+    return {
+      kind: 'grouped-bar',
+      ...text,
+      unit: '%',
+      max: 100,
+      series: table.compared,
+      categories: table.rows
+        .filter((row) => !row.total)
+        .map((row) => ({
+          label: String(row.cells[0] ?? ''),
+          values: [2, 3].map((at) => ({ value: number(row.cells[at]), display: formatPercent(number(row.cells[at])) })),
+        })),
+    };
+  }
   if (table.weighted) {
     // Columns: answer, respondents, unweighted %, weighted %, interval from, interval to.
-    const number = (value: unknown) => (typeof value === 'number' ? value : null);
     return {
       kind: 'grouped-bar',
       ...text,

@@ -222,10 +222,11 @@ const labelsOf = (table: Table) =>
   new Map(table.rows.flatMap((row) => (row.code === undefined ? [] : [[row.code, String(row.cells[0] ?? '')]])));
 
 /**
- * A table with the comparison beside it: previous %, current %, the change in points and whether it
- * is significant, matched by code. A label that changed shows both; an answer the earlier wave
- * alone offered is a row of its own. `shown` is the table as the page shows it (weighted or not),
- * `table` and `previous` the counted tables the shares come from.
+ * A table as compared with an earlier wave: each answer's count in this wave, its share in the
+ * earlier wave and in this one (weighted when the page is), the change in points and whether it is
+ * significant, matched by code. A label that changed shows both; an answer the earlier wave alone
+ * offered is a row of its own. `shown` is the table as the page shows it (weighted or not), `table`
+ * and `previous` the counted tables the shares come from. Charted as the two waves side by side.
  */
 export function comparedTable(
   shown: Table,
@@ -240,46 +241,38 @@ export function comparedTable(
   const old = sharesOf(previous.table, previous.wave.weighting);
   const fresh = sharesOf(table, current.weighting);
   const oldLabels = labelsOf(previous.table);
-  const extra = (c: Change, code: string) => [
-    asPercent(c.previous, old, code),
-    asPercent(c.current, fresh, code),
-    points(c.change),
-    verdictText(c),
-  ];
+  const countAt = shown.columns.findIndex((c) => c.kind === 'count');
+  const figures = (code: string) => {
+    const c = changeOf(old, fresh, code);
+    return [asPercent(c.previous, old, code), asPercent(c.current, fresh, code), points(c.change), verdictText(c)];
+  };
   const rows = shown.rows.map((row) => {
-    if (row.code === undefined) return { ...row, cells: [...row.cells, null, null, null, ''] };
+    const count = countAt >= 0 ? (row.cells[countAt] ?? null) : null;
     const label = String(row.cells[0] ?? '');
+    if (row.code === undefined) return { ...row, cells: [label, count, null, null, null, ''] };
     const was = oldLabels.get(row.code);
     return {
       ...row,
-      cells: [
-        was !== undefined && was !== label ? `${label} (${before}: ${was})` : label,
-        ...row.cells.slice(1),
-        ...extra(changeOf(old, fresh, row.code), row.code),
-      ],
+      cells: [was !== undefined && was !== label ? `${label} (${before}: ${was})` : label, count, ...figures(row.code)],
     };
   });
   const codes = new Set(shown.rows.map((row) => row.code));
-  const gone = [...oldLabels].filter(([code]) => !codes.has(code));
-  for (const [code, label] of gone)
-    rows.push({
-      code,
-      cells: [
-        `${label} (${before} only)`,
-        ...shown.columns.slice(1).map(() => null),
-        ...extra(changeOf(old, fresh, code), code),
-      ],
-    });
+  for (const [code, label] of oldLabels)
+    if (!codes.has(code)) rows.push({ code, cells: [`${label} (${before} only)`, null, ...figures(code)] });
+  const weighted = fresh?.weighted ? ' weighted' : '';
+  const { weighted: _, ...rest } = shown;
   return {
-    ...shown,
+    ...rest,
     columns: [
-      ...shown.columns,
-      { heading: `${before} %`, kind: 'percent' },
-      { heading: `${now} %`, kind: 'percent' },
+      shown.columns[0] ?? { heading: 'Answer', kind: 'label' },
+      { heading: `Count (${now})`, kind: 'count' },
+      { heading: `${before} %${weighted}`, kind: 'percent' },
+      { heading: `${now} %${weighted}`, kind: 'percent' },
       { heading: 'Change (points)', kind: 'points' },
       { heading: 'Significant change?', kind: 'text' },
     ],
     rows,
+    compared: [before, now],
   };
 }
 
@@ -348,7 +341,6 @@ export function headlineTrend(waves: Wave[]): { chart: TrendChart; table: Table 
       title,
       subtitle: `Share of those who answered; the six largest in ${waveName(latest.survey)}`,
       unit: '%',
-      max: 100,
       valueLabel: 'Share of respondents who answered (%)',
       waves: names,
       series: codes.slice(0, 6).map((code) => ({

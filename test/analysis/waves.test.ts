@@ -136,19 +136,19 @@ describe('a change between waves, code by code', () => {
     const out = comparedTable(now, now, { wave: wave(wave2019), table: before }, wave(wave2020));
     expect(out.columns.map((c) => c.heading)).toEqual([
       'Answer',
-      'Count',
-      '%',
+      'Count (2020)',
       '2019 %',
       '2020 %',
       'Change (points)',
       'Significant change?',
     ]);
     expect(out.rows.map((r) => r.cells)).toEqual([
-      ['Apples', 60, 60, 40, 60, 20, 'Yes, up ▲ (z = +2.83)'],
+      ['Apples', 60, 40, 60, 20, 'Yes, up ▲ (z = +2.83)'],
       // 50 of 100, then 40 of 100: p̂ = 0.45, SE = √(0.2475 × 0.02) = 0.0703562, z = −1.421338.
-      ['Pears and quinces (2019: Pears)', 40, 40, 50, 40, -10, 'No (z = −1.42)'],
-      ['Plums (2019 only)', null, null, 10, null, null, 'Not tested: Not offered in this wave.'],
+      ['Pears and quinces (2019: Pears)', 40, 50, 40, -10, 'No (z = −1.42)'],
+      ['Plums (2019 only)', null, 10, null, null, 'Not tested: Not offered in this wave.'],
     ]);
+    expect(out.compared).toEqual(['2019', '2020']);
   });
 });
 
