@@ -87,6 +87,22 @@ describe('comparing a wave with an earlier one', () => {
     );
   });
 
+  it('serves the comparison in report.json, linked from the overview with the comparison kept', async () => {
+    const overview = await analyst.get(`${BASE}?compare=csp-2019`);
+    expect(overview.body).toContain(`href="${BASE}/report.json?compare=csp-2019"`);
+    const res = await analyst.get(`${BASE}/report.json?compare=csp-2019`);
+    expect(res.statusCode).toBe(200);
+    const { comparison } = res.json() as {
+      comparison: { with: string; questions: Record<string, Record<string, { z: number; significant: boolean }>> };
+    };
+    expect(comparison.with).toBe('csp-2019');
+    expect(comparison.questions.concern_1?.asb?.z).toBeCloseTo(-4.18388, 4);
+    expect(comparison.questions.concern_1?.asb?.significant).toBe(true);
+    const bad = await analyst.get(`${BASE}/report.json?compare=csp-2020`);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('“csp-2020” is not an earlier wave than 2020');
+  });
+
   it('applies the filters to both waves, and says that dates apply to this wave only', async () => {
     const page = await analyst.get(`${BASE}/results/priorities?compare=csp-2019&area=dartford&from=2020-02-18`);
     expect(page.statusCode).toBe(200);

@@ -12,6 +12,7 @@ import {
 } from '../../analysis/filters.ts';
 import { SECTIONS, type SectionId } from '../../analysis/sections.ts';
 import { cellText, type Table, tableChart } from '../../analysis/tables.ts';
+import { earlierWave } from '../../analysis/waves.ts';
 import { type WeightSettings, weightQuery } from '../../analysis/weighting.ts';
 import { chartFigure } from '../../charts/index.ts';
 import { areaLabels, type Survey } from '../../survey/definition.ts';
@@ -20,6 +21,22 @@ import { surveyBase } from './survey-filters.ts';
 
 // View models of the results pages: the navigation, the filters form, and
 // tables with their charts and downloads. Templates only render them.
+
+/** The earlier wave a query asks to compare with (`compare`): none, the wave, or what is wrong with it. */
+export function parseCompare(
+  surveys: Iterable<Survey>,
+  survey: Survey,
+  raw: Record<string, unknown>,
+): { ok: true; previous: Survey | undefined } | { ok: false; problems: FilterProblem[] } {
+  const slug = raw.compare;
+  if (slug === undefined || slug === '') return { ok: true, previous: undefined };
+  const found =
+    typeof slug === 'string'
+      ? earlierWave(surveys, survey, slug)
+      : { ok: false as const, message: 'compare must be given once' };
+  if (found.ok) return { ok: true, previous: found.survey };
+  return { ok: false, problems: [{ field: 'compare', message: found.message }] };
+}
 
 /** The query of a results address: the filters, any weighting and the wave compared with, defaults left out. */
 export function resultsQuery(filters: Filters, weight?: WeightSettings, compare?: string): string {

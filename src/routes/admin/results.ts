@@ -7,7 +7,6 @@ import { type Table, tableChart } from '../../analysis/tables.ts';
 import {
   comparedTable,
   countWave,
-  earlierWave,
   earlierWaves,
   headlineTrend,
   previousFilters,
@@ -34,7 +33,7 @@ import { formatWhen, surveyState } from '../../survey/schedule.ts';
 import { DEFAULT_VARIABLES } from '../../weighting/rake.ts';
 import { mappingOf } from '../../weighting/targets.ts';
 import { renderAdminError } from './access.ts';
-import { resultsHref, resultsPage, tableView } from './results-view.ts';
+import { parseCompare, resultsHref, resultsPage, tableView } from './results-view.ts';
 import { download, fileStem, surveyBase, withQuery } from './survey-filters.ts';
 
 /** Made by Soundings from this survey: the source line of every downloaded chart. */
@@ -58,17 +57,7 @@ const EXCLUSION_REASONS: Record<string, string> = {
  * table's CSV and chart (SVG, PNG).
  */
 export default async function resultsRoutes(app: FastifyInstance, opts: ResultsOptions) {
-  /** The earlier wave the URL asks to compare with (`compare`), none, or what is wrong with it. */
-  const compareOf = (survey: Survey, raw: Record<string, unknown>) => {
-    const slug = raw.compare;
-    if (slug === undefined || slug === '') return { ok: true as const, previous: undefined };
-    const found =
-      typeof slug === 'string'
-        ? earlierWave(opts.surveys(), survey, slug)
-        : { ok: false as const, message: 'compare must be given once' };
-    if (found.ok) return { ok: true as const, previous: found.survey };
-    return { ok: false as const, problems: [{ field: 'compare', message: found.message }] };
-  };
+  const compareOf = (survey: Survey, raw: Record<string, unknown>) => parseCompare(opts.surveys(), survey, raw);
 
   /** The filters, weighting and comparison in the URL, or the section's page again with what is wrong with them (422). */
   const queryOr = async (request: FastifyRequest, reply: FastifyReply, section: SectionId, template: string) => {
@@ -154,7 +143,7 @@ export default async function resultsRoutes(app: FastifyInstance, opts: ResultsO
         return tableView(survey, comparison ? comparison.table(shown, table) : shown, filters, weight, previous?.slug);
       }),
     }));
-    const extra = section === 'overview' ? await overview(request, filters, weight) : {};
+    const extra = section === 'overview' ? await overview(request, filters, weight, previous?.slug) : {};
     return resultsPage(request, reply, 'admin/results/tables.eta', section, {
       filters,
       weight,
@@ -191,7 +180,12 @@ export default async function resultsRoutes(app: FastifyInstance, opts: ResultsO
   };
 
   /** What only the overview shows: responses per day, the survey's status, and the downloads. */
-  const overview = async (request: FastifyRequest, filters: Filters, weight: WeightSettings | undefined) => {
+  const overview = async (
+    request: FastifyRequest,
+    filters: Filters,
+    weight: WeightSettings | undefined,
+    compare: string | undefined,
+  ) => {
     const { survey } = request;
     const [days, schedule, trendView] = await Promise.all([
       responsesByDay(app.db, survey, filters),
@@ -228,7 +222,7 @@ export default async function resultsRoutes(app: FastifyInstance, opts: ResultsO
         workbook: resultsHref(`${base}/workbook.xlsx`, filters, weight),
         responses,
         labelled: `${responses}${responses.includes('?') ? '&' : '?'}labels=yes`,
-        report: withQuery(`${base}/report.json`, filters),
+        report: resultsHref(`${base}/report.json`, filters, undefined, compare),
         weighted: weight !== undefined,
       },
       settings: `${base}/settings`,

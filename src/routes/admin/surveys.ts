@@ -33,8 +33,10 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
     request.survey = survey;
   });
 
-  await app.register(resultsRoutes, { surveys: () => opts.surveys });
-  await app.register(crosstabRoutes);
+  // Asked each time, not captured: a registry of survey definitions can take the list's place.
+  const surveys = () => opts.surveys;
+  await app.register(resultsRoutes, { surveys });
+  await app.register(crosstabRoutes, { surveys });
   await app.register(responseRoutes, { now: opts.now });
   await app.register(exportRoutes);
   await app.register(shareRoutes, { publicUrl: opts.publicUrl });
