@@ -81,6 +81,12 @@ describe('comparing a wave with an earlier one', () => {
     const csv = await analyst.get(`${BASE}/tables/concern_1.csv?compare=csp-2019`);
     expect(csv.statusCode).toBe(200);
     expect(csv.body).toContain('2019 %');
+    // So does its chart: the two waves side by side, as on the page.
+    expect(page.body).toContain(`href="${BASE}/charts/concern_1.svg?compare=csp-2019"`);
+    const svg = await analyst.get(`${BASE}/charts/concern_1.svg?compare=csp-2019`);
+    expect(svg.statusCode).toBe(200);
+    expect(svg.body).toContain('>2019</text>');
+    expect(svg.body).toContain('>2020</text>');
     // Changes are numbers there, so a spreadsheet can use them.
     expect(csv.body).toContain(
       'Antisocial behaviour (2019: Anti-social behaviour),83,40,25.4,-14.7,"Yes, down ▼ (z = −4.18)"',

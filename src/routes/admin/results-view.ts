@@ -76,8 +76,8 @@ export function tableView(survey: Survey, table: Table, filters: Filters, weight
       : '',
     links: {
       csv: resultsHref(`${base}/tables/${table.id}.csv`, filters, weight, compare),
-      svg: resultsHref(`${base}/charts/${table.id}.svg`, filters, weight),
-      png: resultsHref(`${base}/charts/${table.id}.png`, filters, weight),
+      svg: resultsHref(`${base}/charts/${table.id}.svg`, filters, weight, compare),
+      png: resultsHref(`${base}/charts/${table.id}.png`, filters, weight, compare),
     },
   };
 }

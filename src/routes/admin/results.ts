@@ -345,7 +345,7 @@ export default async function resultsRoutes(app: FastifyInstance, opts: ResultsO
       return undefined;
     }
     const shown = weighting ? (weightedTable(found, weighting as WithWeights) ?? found) : found;
-    // A table's CSV carries the comparison the page shows; its chart stays the one wave's.
+    // Compared, a table's CSV and chart are the page's: both waves side by side.
     const section = SECTIONS.find((s) =>
       sectionGroups(survey, current.report, s.id).some((g) => g.tables.some((t) => t.id === id)),
     );
