@@ -17,10 +17,12 @@ Commands:
       refused weighting writes nothing and exits 1 with the reason.
   report --survey SLUG ${FILTERS}
          [--crosstab ROW,COLUMN] [--weight age,sex,ethnic_group [--cap none|K]
-         [--merge VARIABLE:CAT+CAT]... [--targets FILE.csv]]
+         [--merge VARIABLE:CAT+CAT]... [--targets FILE.csv]] [--compare SLUG]
       The analysis as JSON on standard output; with a cross-tab of any two
       questions (its counts and chi-square test), and weighted estimates:
-      raked to the survey's population figures (or those of FILE.csv).
+      raked to the survey's population figures (or those of FILE.csv). With
+      --compare, each answer's change since an earlier wave of the series
+      (shares among those who answered, z-test; weighted with --weight).
   targets import --survey SLUG FILE.csv
       Replaces the survey's population figures (district, variable, category,
       population, basis, source); every problem in the file is listed.
@@ -40,9 +42,10 @@ Commands:
       Every problem in the file is listed and nothing is stored. Once a survey
       has responses (staff's tests aside), its codes and routing cannot change:
       every structural difference is listed and nothing is stored.
-  survey copy --from SLUG --id NEW --title TITLE --opens DATE --closes DATE
+  survey copy --from SLUG --id NEW --title TITLE --opens DATE --closes DATE [--wave NAME]
       Next year's wave: a new survey with every page, question and option code
-      of SLUG (so the waves can be compared), its new title and dates. DATE is
+      of SLUG (so the waves can be compared), its new title and dates, and in
+      SLUG's series the wave NAME (the year it opens when not given). DATE is
       YYYY-MM-DD (UK time: from the start of that day when opening, to its end
       when closing) or YYYY-MM-DDTHH:MM.
 

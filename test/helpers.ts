@@ -39,6 +39,42 @@ export function cspSurvey(changes: Partial<SurveyInput> = {}): Survey {
 }
 
 /**
+ * A later wave of the CSP survey, as a council would run it again: a copy of the 2019 definition with
+ * its own slug and wave name, and "Anti-social behaviour" reworded, so a comparison shows both labels.
+ */
+export function cspWave(year: number): Survey {
+  const input = structuredClone(csp2019);
+  for (const page of input.pages)
+    for (const question of page.questions)
+      if (/^concern_\d$/.test(question.id) && 'options' in question)
+        for (const option of question.options) if (option.code === 'asb') option.label = 'Antisocial behaviour';
+  return defineSurvey({
+    ...input,
+    slug: `csp-${year}`,
+    title: `Community Safety Priorities – Public Opinion Survey ${year}`,
+    series: { id: 'community-safety-priorities', title: 'Community Safety Priorities', wave: String(year) },
+  });
+}
+
+/**
+ * Responses for a later wave, made from the 2019 fixture: its rows with their ids and dates moved to
+ * `year`, leaving out the first `dropAsb` whose most important issue was ASB (163 of 407 in 2019),
+ * so that issue's share falls by a known amount.
+ */
+export function laterWaveCsv(fixture: Buffer | string, year: number, dropAsb: number): string {
+  const [header = '', ...rows] = fixture.toString().trimEnd().split('\n');
+  const columns = header.split(',');
+  const concern = columns.indexOf('concern_1');
+  let dropped = 0;
+  const kept = rows.filter((row) => {
+    if (row.split(',')[concern] !== 'asb' || dropped >= dropAsb) return true;
+    dropped++;
+    return false;
+  });
+  return `${[header, ...kept.map((row) => row.replace(/^/, `w${year}-`).replaceAll('2019-', `${year}-`))].join('\n')}\n`;
+}
+
+/**
  * The engine the suite runs on: SQLite files in temporary folders, or, with
  * TEST_DATABASE_URL set to a PostgreSQL server (scripts/with-postgres.sh does
  * that), a new database on that server for each test that asks for one.

@@ -6,6 +6,7 @@ import { crosstab, crosstabJson, crosstabVariables } from './crosstab.ts';
 import type { Filters } from './filters.ts';
 import { buildReport } from './report.ts';
 import { matrixFor, selectRows } from './response-matrix.ts';
+import { comparisonJson, countWave, previousFilters } from './waves.ts';
 import { weightedReport } from './weighted-tables.ts';
 import { type WeightSettings, weightingFor } from './weighting.ts';
 
@@ -16,6 +17,8 @@ export interface ReportExtras {
   weight?: WeightSettings;
   /** Figures to weight to instead of the survey's own. */
   targets?: PopulationTarget[];
+  /** An earlier wave of the survey's series to compare with (see waves.ts). */
+  compare?: Survey;
 }
 
 /** A request the report cannot answer (an unknown cross-tab variable): the caller says so. */
@@ -23,8 +26,9 @@ export class ReportRequestError extends Error {}
 
 /**
  * The report JSON of the CLI and of report.json: the report, and on request a
- * cross-tab (`crosstab`) and the weighting with every question's weighted
- * proportions (`weighting`, `questions.<id>.weighted`).
+ * cross-tab (`crosstab`), the weighting with every question's weighted
+ * proportions (`weighting`, `questions.<id>.weighted`), and the change since an
+ * earlier wave (`comparison`).
  */
 export async function reportJson(db: Kysely<Database>, survey: Survey, filters: Filters, extras: ReportExtras = {}) {
   const report = await buildReport(db, survey, filters);
@@ -37,9 +41,15 @@ export async function reportJson(db: Kysely<Database>, survey: Survey, filters: 
       throw new ReportRequestError(`a cross-tab needs two different variables from: ${[...known].join(', ')}`);
     out.crosstab = crosstabJson(crosstab(survey, matrix, row, column, selectRows(matrix, survey, filters)));
   }
-  if (extras.weight) {
-    const weighting = await weightingFor(db, survey, filters, extras.weight, extras.targets);
-    Object.assign(out, weightedReport(survey, report, weighting));
+  const weighting = extras.weight ? await weightingFor(db, survey, filters, extras.weight, extras.targets) : undefined;
+  if (weighting) Object.assign(out, weightedReport(survey, report, weighting));
+  if (extras.compare) {
+    const applied = previousFilters(extras.compare, filters);
+    const previous = await countWave(db, extras.compare, applied.filters, extras.weight);
+    out.comparison = {
+      ...comparisonJson(previous, { survey, filters, report, ...(weighting ? { weighting } : {}) }),
+      notes: applied.notes,
+    };
   }
   return out;
 }

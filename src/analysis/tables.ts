@@ -13,12 +13,19 @@ export function percent(count: number, base: number): number | null {
   return Math.floor((count * 2000 + base) / (2 * base)) / 10;
 }
 
+/** A number with its sign, a minus sign (not a hyphen) when negative: "+3.2", "−1.0", "0.0". */
+export function signed(value: number, digits: number): string {
+  const text = Math.abs(value).toFixed(digits);
+  if (Number(text) === 0) return text;
+  return value > 0 ? `+${text}` : `−${text}`;
+}
+
 export function formatPercent(value: number | null): string {
   return value === null ? '–' : `${value.toFixed(1)}%`;
 }
 
-/** What a column holds: the row's name, a count, a percentage (0–100, one decimal), or text. */
-export type ColumnKind = 'label' | 'count' | 'percent' | 'text';
+/** What a column holds: the row's name, a count, a percentage (0–100, one decimal), a change in percentage points (signed, one decimal), or text. */
+export type ColumnKind = 'label' | 'count' | 'percent' | 'points' | 'text';
 
 export interface Column {
   heading: string;
@@ -57,11 +64,15 @@ export interface Table {
   sheet?: string;
   /** "Of 154 respondents to this question". */
   baseText: string;
+  /** The number the percentages are of, where they are of one number (what a comparison between waves tests on). */
+  base?: number;
   columns: Column[];
   rows: TableRow[];
   source?: TableSource;
   /** Weighted estimates beside the counts (see weighted-tables.ts): charted side by side, with their intervals. */
   weighted?: boolean;
+  /** Compared with an earlier wave (see waves.ts): the waves' names, whose shares (columns 2 and 3) are charted side by side. */
+  compared?: [previous: string, current: string];
 }
 
 const ANSWER_COLUMNS = (first = 'Answer'): Column[] => [
@@ -73,6 +84,7 @@ const ANSWER_COLUMNS = (first = 'Answer'): Column[] => [
 /** A cell as the page and a CSV show it. */
 export function cellText(column: Column | undefined, value: string | number | null): string {
   if (column?.kind === 'percent') return typeof value === 'number' ? formatPercent(value) : '–';
+  if (column?.kind === 'points') return typeof value === 'number' ? signed(value, 1) : '–';
   return value === null ? '' : String(value);
 }
 
@@ -134,6 +146,7 @@ export function questionTable(survey: Survey, report: Report, id: string, title:
     id,
     title,
     baseText: ofRespondents(tally.answered),
+    base: tally.answered,
     columns: ANSWER_COLUMNS(),
     rows,
     source: { column: id },
@@ -161,6 +174,7 @@ export function followUpTables(
       title: heading(groupLabel),
       ...(sheet ? { sheet: sheet(groupLabel) } : {}),
       baseText: ofRespondents(tally.answered),
+      base: tally.answered,
       columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labels, tally, mark),
       source: { column: id, group: { column: groupBy, code: group } },
@@ -196,6 +210,7 @@ export function combinedFollowUpTables(survey: Survey, report: Report): Table[] 
       title: `${groupLabel}: top issues, whichever rank it was given`,
       sheet: `${groupLabel}, any rank`,
       baseText: ofRespondents(tally.answered),
+      base: tally.answered,
       columns: ANSWER_COLUMNS('Issue'),
       rows: rankedRows(labelsOf(question), tally, 3),
     };
@@ -212,6 +227,7 @@ export function combinedRanksTable(survey: Survey, report: Report): Table | null
     title: 'Issues named at any rank (each respondent counted once per issue)',
     sheet: 'Issues named at any rank',
     baseText: `Of ${tally.answered} respondents who named at least one issue`,
+    base: tally.answered,
     columns: ANSWER_COLUMNS('Issue'),
     rows: rankedRows(labelsOf(firstQuestion(survey, first)), tally),
     source: { column: `${first}_any_rank` },
@@ -258,6 +274,7 @@ export function aboutYouTables(survey: Survey, report: Report): Table[] {
       id: `about-you-${id}`,
       title: questionTitle(survey, id),
       baseText: `Of ${a.base} respondents who reached this page`,
+      base: a.base,
       columns: ANSWER_COLUMNS(),
       rows: [
         ...labels.map(([code, label]) => ({
@@ -326,9 +343,24 @@ export function crosstabPresets(survey: Survey): { row: string; column: string }
 /** A table as a chart: its answers' percentages (or counts) as bars; a weighted table's estimates beside them. */
 export function tableChart(table: Table, source?: string): Chart {
   const text = { title: table.title, subtitle: table.baseText, ...(source ? { source } : {}) };
+  const number = (value: unknown) => (typeof value === 'number' ? value : null);
+  if (table.compared) {
+    return {
+      kind: 'grouped-bar',
+      ...text,
+      unit: '%',
+      max: 100,
+      series: table.compared,
+      categories: table.rows
+        .filter((row) => !row.total)
+        .map((row) => ({
+          label: String(row.cells[0] ?? ''),
+          values: [2, 3].map((at) => ({ value: number(row.cells[at]), display: formatPercent(number(row.cells[at])) })),
+        })),
+    };
+  }
   if (table.weighted) {
     // Columns: answer, respondents, unweighted %, weighted %, interval from, interval to.
-    const number = (value: unknown) => (typeof value === 'number' ? value : null);
     return {
       kind: 'grouped-bar',
       ...text,

@@ -2,7 +2,16 @@ import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { ownExportConnection, writeExport } from '../exports/job.ts';
 import { areaCodes, type Survey } from '../survey/definition.ts';
-import { filterOptions, filtersFrom, options, surveyNamed, UsageError, withConnection, withDb } from './common.ts';
+import {
+  filterOptions,
+  filtersFrom,
+  options,
+  storedSurveys,
+  surveyNamed,
+  UsageError,
+  withConnection,
+  withDb,
+} from './common.ts';
 
 /** The weighting options shared by export and report: --weight, --cap, --merge. */
 const weightOptions = {
@@ -58,7 +67,10 @@ export async function exportCommand(args: string[]) {
   );
 }
 
-/** `report`: the analysis as JSON on standard output, with a cross-tab and weighted estimates on request. */
+/**
+ * `report`: the analysis as JSON on standard output, with a cross-tab, weighted estimates and a
+ * comparison with an earlier wave (`--compare`) on request.
+ */
 export async function reportCommand(args: string[]) {
   const { values } = options(args, {
     survey: { type: 'string' },
@@ -66,9 +78,15 @@ export async function reportCommand(args: string[]) {
     crosstab: { type: 'string' },
     ...weightOptions,
     targets: { type: 'string' },
+    compare: { type: 'string' },
   });
   const survey = await surveyNamed(values.survey);
   const filters = filtersFrom(survey, values);
+  const { earlierWave } = await import('../analysis/waves.ts');
+  const previous = values.compare ? earlierWave(await withDb(storedSurveys), survey, values.compare) : undefined;
+  if (previous && !previous.ok) throw new UsageError(`--compare: ${previous.message}`);
+  if (previous && values.targets)
+    throw new UsageError('--targets weights this wave alone: it cannot go with --compare');
   const { reportJson, ReportRequestError } = await import('../analysis/report-json.ts');
   const pair = values.crosstab?.split(',');
   if (pair && pair.length !== 2) throw new UsageError('--crosstab takes two questions: ROW,COLUMN');
@@ -79,6 +97,7 @@ export async function reportCommand(args: string[]) {
       ...(pair ? { crosstab: pair as [string, string] } : {}),
       ...(weight ? { weight } : {}),
       ...(targets ? { targets } : {}),
+      ...(previous?.ok ? { compare: previous.survey } : {}),
     }).catch((err: unknown) => {
       throw err instanceof ReportRequestError ? new UsageError(err.message) : err;
     }),

@@ -63,6 +63,7 @@ async function copySurvey(args: string[]) {
     title: { type: 'string' },
     opens: { type: 'string' },
     closes: { type: 'string' },
+    wave: { type: 'string' },
   });
   const { from, id, title } = values;
   if (!from || !id || !title || !values.opens || !values.closes)
@@ -73,7 +74,14 @@ async function copySurvey(args: string[]) {
   await withDb(async (db) => {
     const source = pickSurvey(await storedSurveys(db), from);
     const wave = definitionOr(
-      () => copyAsWave(source, { slug: id, title, opensAt: opens.toISOString(), closesAt: closes.toISOString() }),
+      () =>
+        copyAsWave(source, {
+          slug: id,
+          title,
+          opensAt: opens.toISOString(),
+          closesAt: closes.toISOString(),
+          ...(values.wave ? { wave: values.wave } : {}),
+        }),
       `the copy of ${from}`,
     );
     if (!wave) return;

@@ -132,9 +132,22 @@ const populationSchema = z.strictObject({
   caveats: paragraphs.default([]),
 });
 
+/**
+ * The series a survey is one wave of ("Community Safety Priorities": 2019, 2020, …): the results
+ * compare a wave with an earlier one of the same series `id`, question by question and code by code.
+ * Waves are ordered by `wave`, compared as numbers where they hold them ("2019" before "2020").
+ */
+const seriesSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'series ids are lower case letters, digits and -'),
+  title: text,
+  /** This wave's short name, on the axis of the trend chart and in the comparison's column headings ("2019"). */
+  wave: text,
+});
+
 const surveyShape = z.strictObject({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   title: text,
+  series: seriesSchema.optional(),
   owner: text,
   intro: paragraphs,
   thankYou: paragraphs,
@@ -161,6 +174,7 @@ export type Page = z.infer<typeof pageSchema>;
 export type RouteEntry = z.infer<typeof routeEntry>;
 export type AnalysisSettings = z.infer<typeof analysisSchema>;
 export type PopulationSettings = z.infer<typeof populationSchema>;
+export type SeriesSettings = z.infer<typeof seriesSchema>;
 export type SurveyInput = z.input<typeof surveySchema>;
 
 export interface Survey extends SurveyShape {

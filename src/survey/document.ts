@@ -35,17 +35,25 @@ export interface WaveChanges {
   /** Required: the old wave's dates have passed, and a survey without dates is open at once. */
   opensAt: string;
   closesAt: string;
+  /** The new wave's name in its series; the year it opens when not given. */
+  wave?: string;
 }
 
-/** A copy of the survey as a new survey: the whole document, with a new slug, title and dates. */
+/**
+ * A copy of the survey as a new survey: the whole document, with a new slug,
+ * title and dates, and (when it is a wave of a series) a new wave name, so the
+ * comparison can tell the two apart.
+ */
 export function copyAsWave(survey: Survey, changes: WaveChanges): Survey {
   const { opensAt, closesAt, ...document } = documentOf(survey);
+  const wave = changes.wave ?? changes.opensAt.slice(0, 4);
   return defineSurvey({
     ...document,
     slug: changes.slug,
     title: changes.title,
     opensAt: changes.opensAt,
     closesAt: changes.closesAt,
+    ...(document.series ? { series: { ...document.series, wave } } : {}),
   });
 }
 
@@ -72,6 +80,8 @@ const WORDING = new Set([
   'caveats',
   'rankLabels',
   'shareSummary',
+  // A series' title and wave name only label the comparison.
+  'wave',
 ]);
 
 /** The field that names an element of a list (a page, a question, an option, a population category). */

@@ -4,13 +4,13 @@
 // the rank-2 top 3 tables, a cross-tab with its test printed on one A4 page,
 // and the import and accounts pages.
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { importResponses } from '../../src/exports/import.ts';
-import { createAccount, cspSurvey, makeAdminApp, type TestApp } from '../helpers.ts';
+import { createAccount, cspSurvey } from '../helpers.ts';
 import {
+  ADMIN,
   ARTIFACTS_DIR,
   axe,
   DESKTOP,
@@ -18,11 +18,13 @@ import {
   launchChromium,
   openContext,
   PHONE,
+  resultsPageProblems,
+  type Server,
   screenshot,
-  sidewaysOverflow,
+  signIn,
+  startServer,
 } from './browser.ts';
 
-const PASSWORD = 'a long enough passphrase';
 const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'));
 const SURVEY = '/admin/surveys/csp-2019';
 const PAGES = [
@@ -37,49 +39,19 @@ const PAGES = [
 ];
 
 let browser: Browser;
-let server: TestApp & { origin: string };
+let server: Server;
 
 beforeAll(async () => {
   browser = await launchChromium();
-  const t = await makeAdminApp();
-  await createAccount(t.db, 'admin@council.example', 'admin', PASSWORD);
-  await importResponses(t.db, cspSurvey(), fixture);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  server = { ...t, origin: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}` };
+  server = await startServer({}, async (t) => {
+    await createAccount(t.db, ADMIN.email, 'admin', ADMIN.password);
+    await importResponses(t.db, cspSurvey(), fixture);
+  });
 });
 afterAll(async () => {
   await browser?.close();
   await server?.close();
 });
-
-async function signIn(page: Page) {
-  await page.goto(`${server.origin}/admin/login`);
-  await page.fill('#email', 'admin@council.example');
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(`${server.origin}/admin`), page.click('button[type=submit]')]);
-}
-
-/** Words of table cells drawn on more than one line: a word broken inside. */
-function splitWords(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const split: string[] = [];
-    for (const cell of document.querySelectorAll('main table th, main table td, main table caption')) {
-      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        const text = node.textContent ?? '';
-        // A line may end after a hyphen ("Alcohol-" / "related"), as in print; never inside a part.
-        for (const match of text.matchAll(/[^\s-]+-?/g)) {
-          const range = document.createRange();
-          range.setStart(node, match.index);
-          range.setEnd(node, match.index + match[0].length);
-          const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
-          if (lines.size > 1) split.push(`${match[0]} (in "${(cell.textContent ?? '').trim().slice(0, 40)}")`);
-        }
-      }
-    }
-    return split;
-  });
-}
 
 describe('the analysts’ pages in a browser', () => {
   for (const [size, viewport] of [
@@ -91,24 +63,11 @@ describe('the analysts’ pages in a browser', () => {
       async () => {
         const context = await openContext(browser, { viewport });
         const page = await context.newPage();
-        await signIn(page);
+        await signIn(page, server.origin);
         for (const path of PAGES) {
           await page.goto(`${server.origin}${SURVEY}${path}`);
-          expect((await axe(page, `${size} ${path}`)).blocking).toEqual([]);
-          expect(await splitWords(page), `${size} ${path}`).toEqual([]);
           // Wide tables scroll inside their own labelled region, never the page.
-          const outside = await page.evaluate(() =>
-            [...document.querySelectorAll('main *')]
-              .filter(
-                (el) =>
-                  el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
-                  !el.closest('.app-table-scroll'),
-              )
-              .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${[...el.classList].join('.')}`)
-              .slice(0, 5),
-          );
-          expect(outside, `${size} ${path}`).toEqual([]);
-          expect(await sidewaysOverflow(page), `${size} ${path}`).toBeLessThanOrEqual(0);
+          expect(await resultsPageProblems(page, `${size} ${path}`)).toEqual([]);
           // Chart text is never drawn smaller than 12 px.
           const smallest = await page.evaluate(() =>
             Math.min(
@@ -133,7 +92,7 @@ describe('the analysts’ pages in a browser', () => {
     async () => {
       const context = await openContext(browser, { viewport: DESKTOP });
       const page = await context.newPage();
-      await signIn(page);
+      await signIn(page, server.origin);
       await page.goto(`${server.origin}${SURVEY}`);
       // One: Priorities. Two: the contents link.
       await Promise.all([
@@ -175,7 +134,7 @@ describe('the analysts’ pages in a browser', () => {
       const page = await context.newPage();
       await page.goto(`${server.origin}/admin/login`);
       expect((await axe(page, 'login')).blocking).toEqual([]);
-      await signIn(page);
+      await signIn(page, server.origin);
       expect((await axe(page, 'dashboard')).blocking).toEqual([]);
       await page.click('text=Community Safety Priorities – Public Opinion Survey 2019');
       await page.waitForURL(/\/admin\/surveys\/csp-2019$/);

@@ -65,10 +65,17 @@ export interface Server extends TestApp {
   origin: string;
 }
 
-/** Builds the app on a fresh SQLite database and listens on a free local port. */
-export async function startServer(): Promise<Server> {
+/**
+ * Builds the app on a fresh SQLite database and listens on a free local port; `seed` adds what the
+ * tests need first (accounts, responses).
+ */
+export async function startServer(
+  options: Parameters<typeof makeApp>[0] = {},
+  seed: (test: TestApp) => Promise<void> = async () => {},
+): Promise<Server> {
   assertCssBuilt();
-  const test = await makeApp();
+  const test = await makeApp(options);
+  await seed(test);
   await test.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = test.app.server.address() as AddressInfo;
   return { ...test, origin: `http://127.0.0.1:${port}` };
@@ -160,4 +167,66 @@ export async function summaryRows(page: Page): Promise<[string, string | string[
       return [text(row.querySelector('.govuk-summary-list__key')), items.length ? items.map(text) : text(value)];
     }),
   );
+}
+
+/** Words of table cells drawn on more than one line: a word broken inside. */
+export function splitWords(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const split: string[] = [];
+    for (const cell of document.querySelectorAll('main table th, main table td, main table caption')) {
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent ?? '';
+        // A line may end after a hyphen ("Alcohol-" / "related"), as in print; never inside a part.
+        for (const match of text.matchAll(/[^\s-]+-?/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+          if (lines.size > 1) split.push(`${match[0]} (in "${(cell.textContent ?? '').trim().slice(0, 40)}")`);
+        }
+      }
+    }
+    return split;
+  });
+}
+
+/** Elements of the main content reaching past the screen's right edge outside a table's own scrolling region. */
+export function outsideScrollRegions(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('main *')]
+      .filter(
+        (el) =>
+          el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
+          !el.closest('.app-table-scroll'),
+      )
+      .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${[...el.classList].join('.')}`)
+      .slice(0, 5),
+  );
+}
+
+/** The admin account the analysts' browser tests sign in with (see signIn). */
+export const ADMIN = { email: 'admin@council.example', password: 'a long enough passphrase' };
+
+/** Signs in to /admin as ADMIN, as a person would: the form, then the dashboard. */
+export async function signIn(page: Page, origin: string) {
+  await page.goto(`${origin}/admin/login`);
+  await page.fill('#email', ADMIN.email);
+  await page.fill('#password', ADMIN.password);
+  await Promise.all([page.waitForURL(`${origin}/admin`), page.click('button[type=submit]')]);
+}
+
+/**
+ * What is wrong with an analysts' page as shown, in words (none: an empty list): serious axe
+ * findings, words split inside a table, anything past the screen's edge outside a table's own
+ * scrolling region, and sideways scrolling.
+ */
+export async function resultsPageProblems(page: Page, label: string): Promise<string[]> {
+  const overflow = await sidewaysOverflow(page);
+  return [
+    ...(await axe(page, label)).blocking,
+    ...(await splitWords(page)).map((word) => `${label}: a word split inside a table: ${word}`),
+    ...(await outsideScrollRegions(page)).map((el) => `${label}: past the screen's edge: ${el}`),
+    ...(overflow > 0 ? [`${label}: the page scrolls sideways by ${overflow} px`] : []),
+  ];
 }

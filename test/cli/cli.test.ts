@@ -148,4 +148,15 @@ describe('cli export', () => {
       expect(stderr).toMatch(/soundings: .+\n\nUsage:/);
     }
   });
+
+  // The comparison itself is checked in test/analysis/waves.test.ts: this deployment has one wave.
+  it('refuses to compare with a survey that is not an earlier wave of the series, saying why', async () => {
+    const unknown = await cli(['report', '--survey', 'csp-2019', '--compare', 'csp-2018'], databaseUrl);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--compare: there is no survey “csp-2018” to compare with');
+    const itself = await cli(['report', '--survey', 'csp-2019', '--compare', 'csp-2019'], databaseUrl);
+    expect(itself.code).toBe(2);
+    expect(itself.stderr).toContain('“csp-2019” is not an earlier wave than 2019: it has no earlier wave');
+    expect(itself.stdout).toBe('');
+  });
 });

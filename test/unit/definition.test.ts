@@ -172,6 +172,17 @@ describe('the CSP 2019 definition', () => {
     expect(loadSurveys().map((s) => s.slug)).toEqual(['csp-2019']);
   });
 
+  it('is the 2019 wave of the Community Safety Priorities series, and a series id is a slug', () => {
+    expect(survey.series).toEqual({
+      id: 'community-safety-priorities',
+      title: 'Community Safety Priorities',
+      wave: '2019',
+    });
+    expect(() => cspSurvey({ series: { id: 'Not A Slug', title: 'X', wave: '1' } })).toThrow(
+      /series ids are lower case/,
+    );
+  });
+
   it('has exactly the question columns of the response record, in order', () => {
     const concerns = [1, 2, 3].flatMap((n) => [
       `concern_${n}`,

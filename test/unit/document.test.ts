@@ -97,5 +97,15 @@ describe('copying as next year’s wave', () => {
     expect(wave.title).toBe('Community Safety Priorities 2020');
     expect(structuralChanges(shipped, wave)).toEqual([]);
     expect(documentOf(wave).pages).toEqual(documentOf(shipped).pages);
+    // The same series, named after the year it opens unless named.
+    expect(wave.series).toEqual({ ...shipped.series, wave: '2020' });
+    const named = copyAsWave(shipped, {
+      slug: 'csp-2020b',
+      title: 'Community Safety Priorities 2020 (second)',
+      opensAt: '2020-09-01T00:00:00Z',
+      closesAt: '2020-10-01T00:00:00Z',
+      wave: '2020 autumn',
+    });
+    expect(named.series?.wave).toBe('2020 autumn');
   });
 });

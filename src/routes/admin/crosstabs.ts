@@ -9,9 +9,10 @@ import { parseWeightSettings } from '../../analysis/weighting.ts';
 import { type Chart, chartFigure, chartSvg } from '../../charts/index.ts';
 import { neutralise } from '../../exports/csv.ts';
 import { DEFAULT_THRESHOLD, SUPPRESSED, suppressTable } from '../../stats/suppression.ts';
+import type { Survey } from '../../survey/definition.ts';
 import { renderAdminError } from './access.ts';
 import { sendChart } from './results.ts';
-import { resultsPage } from './results-view.ts';
+import { parseCompare, resultsPage } from './results-view.ts';
 import { download, fileStem, surveyBase, withQuery } from './survey-filters.ts';
 
 export type Measure = 'count' | 'row' | 'column';
@@ -157,7 +158,12 @@ function crosstabChart(table: Crosstab, q: CrosstabQuery, title: string): Chart 
 }
 
 /** Ad-hoc cross-tabs: any question by any other, with its chi-square test, publication suppression and downloads. */
-export default async function crosstabRoutes(app: FastifyInstance) {
+export interface CrosstabRoutesOptions {
+  /** Every survey there is, asked each time: report.json's `compare` finds the earlier wave among them. */
+  surveys: () => Iterable<Survey>;
+}
+
+export default async function crosstabRoutes(app: FastifyInstance, opts: CrosstabRoutesOptions) {
   /** Everything a cross-tab request needs, or undefined once the reply explains what is wrong. */
   const load = async (request: FastifyRequest, reply: FastifyReply, page: boolean) => {
     const { survey } = request;
@@ -270,7 +276,12 @@ export default async function crosstabRoutes(app: FastifyInstance) {
     const query = (request.query ?? {}) as Record<string, unknown>;
     const parsed = parseFilters(survey, query);
     const weight = parseWeightSettings(survey, query);
-    const problems = [...(parsed.ok ? [] : parsed.problems), ...(weight.ok ? [] : weight.problems)];
+    const compare = parseCompare(opts.surveys(), survey, query);
+    const problems = [
+      ...(parsed.ok ? [] : parsed.problems),
+      ...(weight.ok ? [] : weight.problems),
+      ...(compare.ok ? [] : compare.problems),
+    ];
     const pair = typeof query.crosstab === 'string' ? query.crosstab.split(',') : undefined;
     if (pair && pair.length !== 2)
       problems.push({ field: 'crosstab', message: 'Give two questions: crosstab=ROW,COLUMN' });
@@ -286,6 +297,7 @@ export default async function crosstabRoutes(app: FastifyInstance) {
       const json = await reportJson(app.db, survey, parsed.filters, {
         ...(pair ? { crosstab: pair as [string, string] } : {}),
         ...(weight.settings ? { weight: weight.settings } : {}),
+        ...(compare.ok && compare.previous ? { compare: compare.previous } : {}),
       });
       return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(json, null, 2));
     } catch (err) {

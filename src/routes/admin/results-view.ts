@@ -12,6 +12,7 @@ import {
 } from '../../analysis/filters.ts';
 import { SECTIONS, type SectionId } from '../../analysis/sections.ts';
 import { cellText, type Table, tableChart } from '../../analysis/tables.ts';
+import { earlierWave } from '../../analysis/waves.ts';
 import { type WeightSettings, weightQuery } from '../../analysis/weighting.ts';
 import { chartFigure } from '../../charts/index.ts';
 import { areaLabels, type Survey } from '../../survey/definition.ts';
@@ -21,19 +22,36 @@ import { surveyBase } from './survey-filters.ts';
 // View models of the results pages: the navigation, the filters form, and
 // tables with their charts and downloads. Templates only render them.
 
-/** The query of a results address: the filters and any weighting, defaults left out. */
-export function resultsQuery(filters: Filters, weight?: WeightSettings): string {
-  return [filtersQuery(filters), weightQuery(weight)].filter(Boolean).join('&');
+/** The earlier wave a query asks to compare with (`compare`): none, the wave, or what is wrong with it. */
+export function parseCompare(
+  surveys: Iterable<Survey>,
+  survey: Survey,
+  raw: Record<string, unknown>,
+): { ok: true; previous: Survey | undefined } | { ok: false; problems: FilterProblem[] } {
+  const slug = raw.compare;
+  if (slug === undefined || slug === '') return { ok: true, previous: undefined };
+  const found =
+    typeof slug === 'string'
+      ? earlierWave(surveys, survey, slug)
+      : { ok: false as const, message: 'compare must be given once' };
+  if (found.ok) return { ok: true, previous: found.survey };
+  return { ok: false, problems: [{ field: 'compare', message: found.message }] };
+}
+
+/** The query of a results address: the filters, any weighting and the wave compared with, defaults left out. */
+export function resultsQuery(filters: Filters, weight?: WeightSettings, compare?: string): string {
+  const wave = compare ? new URLSearchParams({ compare }).toString() : '';
+  return [filtersQuery(filters), weightQuery(weight), wave].filter(Boolean).join('&');
 }
 
 /** A path with the results' query. */
-export function resultsHref(path: string, filters: Filters, weight?: WeightSettings): string {
-  const query = resultsQuery(filters, weight);
+export function resultsHref(path: string, filters: Filters, weight?: WeightSettings, compare?: string): string {
+  const query = resultsQuery(filters, weight, compare);
   return query ? `${path}?${query}` : path;
 }
 
 /** A table as the page shows it: headers, formatted cells, its chart and its downloads. */
-export function tableView(survey: Survey, table: Table, filters: Filters, weight?: WeightSettings) {
+export function tableView(survey: Survey, table: Table, filters: Filters, weight?: WeightSettings, compare?: string) {
   const base = surveyBase(survey);
   const chart = tableChart(table);
   return {
@@ -41,7 +59,10 @@ export function tableView(survey: Survey, table: Table, filters: Filters, weight
     title: table.title,
     baseText: table.baseText,
     weighted: table.weighted === true,
-    head: table.columns.map((c) => ({ text: c.heading, numeric: c.kind === 'count' || c.kind === 'percent' })),
+    head: table.columns.map((c) => ({
+      text: c.heading,
+      numeric: c.kind === 'count' || c.kind === 'percent' || c.kind === 'points',
+    })),
     rows: table.rows.map((row) => ({
       header: String(row.cells[0] ?? ''),
       marked: row.marked === true,
@@ -54,9 +75,9 @@ export function tableView(survey: Survey, table: Table, filters: Filters, weight
       ? chartFigure(chart, { id: `chart-${table.id}`, tableId: table.id })
       : '',
     links: {
-      csv: resultsHref(`${base}/tables/${table.id}.csv`, filters, weight),
-      svg: resultsHref(`${base}/charts/${table.id}.svg`, filters, weight),
-      png: resultsHref(`${base}/charts/${table.id}.png`, filters, weight),
+      csv: resultsHref(`${base}/tables/${table.id}.csv`, filters, weight, compare),
+      svg: resultsHref(`${base}/charts/${table.id}.svg`, filters, weight, compare),
+      png: resultsHref(`${base}/charts/${table.id}.png`, filters, weight, compare),
     },
   };
 }
@@ -84,11 +105,17 @@ export function filtersView(survey: Survey, filters: Filters, raw: Record<string
   };
 }
 
-/** The results' navigation, each page keeping the filters and the weighting. */
-export function resultsNav(survey: Survey, current: SectionId, filters: Filters, weight?: WeightSettings) {
+/** The results' navigation, each page keeping the filters, the weighting and the wave compared with. */
+export function resultsNav(
+  survey: Survey,
+  current: SectionId,
+  filters: Filters,
+  weight?: WeightSettings,
+  compare?: string,
+) {
   return SECTIONS.map((s) => ({
     heading: s.heading,
-    href: resultsHref(`${surveyBase(survey)}${s.path}`, filters, weight),
+    href: resultsHref(`${surveyBase(survey)}${s.path}`, filters, weight, compare),
     current: s.id === current,
   }));
 }
@@ -105,6 +132,8 @@ export function resultsPage(
   view: {
     filters: Filters;
     weight?: WeightSettings;
+    /** The slug of the earlier wave compared with. */
+    compare?: string;
     problems?: FilterProblem[];
     raw?: Record<string, unknown>;
   } & Record<string, unknown>,
@@ -124,7 +153,7 @@ export function resultsPage(
       surveyNav: 'results',
       survey,
       section,
-      resultsNav: resultsNav(survey, section, view.filters, view.weight),
+      resultsNav: resultsNav(survey, section, view.filters, view.weight, view.compare),
       // The filters form keeps the weighting; the weighting's own controls live on Representativeness.
       keepPairs: [...new URLSearchParams(weightQuery(view.weight))],
       filterForm: filtersView(survey, view.filters, view.raw),

@@ -4,6 +4,16 @@ import { buildReport, responsesByDay } from '../../analysis/report.ts';
 import { type PlaceComparison, representativeness } from '../../analysis/representativeness.ts';
 import { allTables, SECTIONS, type SectionId, sectionGroups } from '../../analysis/sections.ts';
 import { type Table, tableChart } from '../../analysis/tables.ts';
+import {
+  comparedTable,
+  countWave,
+  earlierWaves,
+  headlineTrend,
+  previousFilters,
+  type Wave,
+  waveName,
+  wavesOf,
+} from '../../analysis/waves.ts';
 import { weightedTable } from '../../analysis/weighted-tables.ts';
 import {
   CAP_CHOICES,
@@ -23,7 +33,7 @@ import { formatWhen, surveyState } from '../../survey/schedule.ts';
 import { DEFAULT_VARIABLES } from '../../weighting/rake.ts';
 import { mappingOf } from '../../weighting/targets.ts';
 import { renderAdminError } from './access.ts';
-import { resultsHref, resultsPage, tableView } from './results-view.ts';
+import { parseCompare, resultsHref, resultsPage, tableView } from './results-view.ts';
 import { download, fileStem, surveyBase, withQuery } from './survey-filters.ts';
 
 /** Made by Soundings from this survey: the source line of every downloaded chart. */
@@ -46,59 +56,147 @@ const EXCLUSION_REASONS: Record<string, string> = {
  * channels, data quality), each carrying the filters in its address; and each
  * table's CSV and chart (SVG, PNG).
  */
-export default async function resultsRoutes(app: FastifyInstance) {
-  /** The filters and weighting in the URL, or the section's page again with what is wrong with them (422). */
+export default async function resultsRoutes(app: FastifyInstance, opts: ResultsOptions) {
+  const compareOf = (survey: Survey, raw: Record<string, unknown>) => parseCompare(opts.surveys(), survey, raw);
+
+  /** The filters, weighting and comparison in the URL, or the section's page again with what is wrong with them (422). */
   const queryOr = async (request: FastifyRequest, reply: FastifyReply, section: SectionId, template: string) => {
     const raw = (request.query ?? {}) as Record<string, unknown>;
     const parsed = parseFilters(request.survey, raw);
     const weight = parseWeightSettings(request.survey, raw);
-    if (parsed.ok && weight.ok) return { filters: parsed.filters, weight: weight.settings };
+    const compare = compareOf(request.survey, raw);
+    if (parsed.ok && weight.ok && compare.ok)
+      return { filters: parsed.filters, weight: weight.settings, previous: compare.previous };
     await resultsPage(request, reply, template, section, {
       filters: { status: 'all' },
-      problems: [...(parsed.ok ? [] : parsed.problems), ...(weight.ok ? [] : weight.problems)],
+      problems: [
+        ...(parsed.ok ? [] : parsed.problems),
+        ...(weight.ok ? [] : weight.problems),
+        ...(compare.ok ? [] : compare.problems),
+      ],
       raw,
       groups: [],
       representativeness: [],
+      compareForm: compareForm(request.survey, raw),
     });
     return undefined;
+  };
+
+  /** The compare control of the filters form: the earlier waves of the series, none when there are none. */
+  const compareForm = (survey: Survey, raw: Record<string, unknown>) => {
+    const earlier = earlierWaves(opts.surveys(), survey);
+    if (!earlier.length) return undefined;
+    return {
+      value: typeof raw.compare === 'string' ? raw.compare : '',
+      choices: earlier.map((s) => ({ slug: s.slug, label: `${waveName(s)} (${s.title})` })),
+    };
+  };
+
+  /**
+   * The tables of a section beside an earlier wave's: the earlier wave counted under the filters that
+   * apply to it, and weighted alike when the page is; with what the page says of the comparison.
+   */
+  const compared = async (
+    survey: Survey,
+    section: SectionId,
+    previous: Survey,
+    current: Wave,
+    weight: WeightSettings | undefined,
+  ) => {
+    const applied = previousFilters(previous, current.filters);
+    const wave = await countWave(app.db, previous, applied.filters, weight);
+    const tables = new Map(
+      sectionGroups(previous, wave.report, section)
+        .flatMap((g) => g.tables)
+        .map((t) => [t.id, t]),
+    );
+    const notes = [...applied.notes];
+    if (current.weighting?.weights && !wave.weighting?.weights)
+      notes.push(
+        `${waveName(previous)} could not be weighted${wave.weighting && !wave.weighting.result.ok ? ` (${wave.weighting.result.message})` : ''}, so no change is tested`,
+      );
+    return {
+      table: (shown: Table, table: Table) =>
+        comparedTable(shown, table, { wave, table: tables.get(table.id) }, current),
+      view: {
+        previous: waveName(previous),
+        current: waveName(survey),
+        title: previous.title,
+        weighted: Boolean(current.weighting?.weights),
+        notes,
+      },
+    };
   };
 
   const tablesPage = async (request: FastifyRequest, reply: FastifyReply, section: SectionId) => {
     const query = await queryOr(request, reply, section, 'admin/results/tables.eta');
     if (!query) return reply;
-    const { filters, weight } = query;
+    const { filters, weight, previous } = query;
     const { survey } = request;
-    const report = await buildReport(app.db, survey, filters);
-    const weighting = weight ? await weightingFor(app.db, survey, filters, weight) : undefined;
+    const current = await countWave(app.db, survey, filters, weight);
+    const { report, weighting } = current;
+    const comparison = previous ? await compared(survey, section, previous, current, weight) : undefined;
     const groups = sectionGroups(survey, report, section).map((group) => ({
       ...group,
-      tables: group.tables.map((table) =>
-        tableView(
-          survey,
-          weighting?.weights ? (weightedTable(table, weighting as WithWeights) ?? table) : table,
-          filters,
-          weight,
-        ),
-      ),
+      tables: group.tables.map((table) => {
+        const shown = weighting?.weights ? (weightedTable(table, weighting as WithWeights) ?? table) : table;
+        return tableView(survey, comparison ? comparison.table(shown, table) : shown, filters, weight, previous?.slug);
+      }),
     }));
-    const extra = section === 'overview' ? await overview(request, filters, weight) : {};
+    const extra = section === 'overview' ? await overview(request, filters, weight, previous?.slug) : {};
     return resultsPage(request, reply, 'admin/results/tables.eta', section, {
       filters,
       weight,
+      compare: previous?.slug,
+      compareForm: compareForm(survey, { compare: previous?.slug }),
+      comparison: comparison?.view,
       groups,
       weighting: weightingView(survey, filters, weighting, section),
       ...extra,
     });
   };
 
+  /** The headline question across the waves up to this one, as a chart and its table; none without earlier waves. */
+  const trend = async (survey: Survey, filters: Filters) => {
+    const waves = wavesOf(opts.surveys(), survey);
+    const upTo = waves.slice(0, waves.indexOf(survey) + 1);
+    if (upTo.length < 2) return undefined;
+    const counted = await Promise.all(
+      upTo.map((s) =>
+        s === survey ? countWave(app.db, s, filters) : countWave(app.db, s, previousFilters(s, filters).filters),
+      ),
+    );
+    const found = headlineTrend(counted);
+    if (!found) return undefined;
+    return {
+      // The table is the trend chart's text alternative; neither is one of the downloadable tables.
+      table: {
+        ...tableView(survey, found.table, filters),
+        chart: chartFigure(found.chart, { id: 'chart-trend-headline', tableId: found.table.id }),
+        links: undefined,
+      },
+      dates: Boolean(filters.from || filters.to),
+    };
+  };
+
   /** What only the overview shows: responses per day, the survey's status, and the downloads. */
-  const overview = async (request: FastifyRequest, filters: Filters, weight: WeightSettings | undefined) => {
+  const overview = async (
+    request: FastifyRequest,
+    filters: Filters,
+    weight: WeightSettings | undefined,
+    compare: string | undefined,
+  ) => {
     const { survey } = request;
-    const [days, schedule] = await Promise.all([responsesByDay(app.db, survey, filters), scheduleOf(app.db, survey)]);
+    const [days, schedule, trendView] = await Promise.all([
+      responsesByDay(app.db, survey, filters),
+      scheduleOf(app.db, survey),
+      trend(survey, filters),
+    ]);
     const state = surveyState(schedule, new Date());
     const base = surveyBase(survey);
     const responses = resultsHref(`${base}/responses.csv`, filters, weight);
     return {
+      trend: trendView,
       perDay: days.length
         ? {
             chart: timeSeriesChart(
@@ -124,7 +222,7 @@ export default async function resultsRoutes(app: FastifyInstance) {
         workbook: resultsHref(`${base}/workbook.xlsx`, filters, weight),
         responses,
         labelled: `${responses}${responses.includes('?') ? '&' : '?'}labels=yes`,
-        report: withQuery(`${base}/report.json`, filters),
+        report: resultsHref(`${base}/report.json`, filters, undefined, compare),
         weighted: weight !== undefined,
       },
       settings: `${base}/settings`,
@@ -212,8 +310,13 @@ export default async function resultsRoutes(app: FastifyInstance) {
     const raw = (request.query ?? {}) as Record<string, unknown>;
     const parsed = parseFilters(request.survey, raw);
     const weight = parseWeightSettings(request.survey, raw);
-    if (!parsed.ok || !weight.ok) {
-      const problems = [...(parsed.ok ? [] : parsed.problems), ...(weight.ok ? [] : weight.problems)];
+    const compare = compareOf(request.survey, raw);
+    if (!parsed.ok || !weight.ok || !compare.ok) {
+      const problems = [
+        ...(parsed.ok ? [] : parsed.problems),
+        ...(weight.ok ? [] : weight.problems),
+        ...(compare.ok ? [] : compare.problems),
+      ];
       await renderAdminError(
         request,
         reply,
@@ -224,13 +327,13 @@ export default async function resultsRoutes(app: FastifyInstance) {
       return undefined;
     }
     const { survey } = request;
-    const report = await buildReport(app.db, survey, parsed.filters);
-    const found = allTables(survey, report).find((t) => t.id === id);
+    const current = await countWave(app.db, survey, parsed.filters, weight.settings);
+    const found = allTables(survey, current.report).find((t) => t.id === id);
     if (!found) {
       await renderAdminError(request, reply, 404, 'Table not found', 'There is no table with that name.');
       return undefined;
     }
-    const weighting = weight.settings ? await weightingFor(app.db, survey, parsed.filters, weight.settings) : undefined;
+    const weighting = current.weighting;
     if (weighting && !weighting.weights) {
       await renderAdminError(
         request,
@@ -241,7 +344,16 @@ export default async function resultsRoutes(app: FastifyInstance) {
       );
       return undefined;
     }
-    const table = weighting ? (weightedTable(found, weighting as WithWeights) ?? found) : found;
+    const shown = weighting ? (weightedTable(found, weighting as WithWeights) ?? found) : found;
+    // Compared, a table's CSV and chart are the page's: both waves side by side.
+    const section = SECTIONS.find((s) =>
+      sectionGroups(survey, current.report, s.id).some((g) => g.tables.some((t) => t.id === id)),
+    );
+    const comparison =
+      compare.previous && section
+        ? await compared(survey, section.id, compare.previous, current, weight.settings)
+        : undefined;
+    const table = comparison ? comparison.table(shown, found) : shown;
     return { table, filters: parsed.filters };
   };
 
@@ -261,6 +373,11 @@ export default async function resultsRoutes(app: FastifyInstance) {
     const name = `${fileStem(request.survey, found.filters)}-${found.table.id}`;
     return sendChart(reply, svg, name, match[2] as 'svg' | 'png');
   });
+}
+
+export interface ResultsOptions {
+  /** Every survey there is, asked each time (a registry of definitions may change): the earlier waves come from it. */
+  surveys: () => Iterable<Survey>;
 }
 
 /** A table's chart as a file to paste into a report: title, base and source drawn in. */

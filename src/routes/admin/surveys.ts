@@ -32,8 +32,10 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
     request.survey = survey;
   });
 
-  await app.register(resultsRoutes);
-  await app.register(crosstabRoutes);
+  // Asked each time, not captured: the registry changes when a wave is copied or a new version stored.
+  const surveys = () => app.surveys.all();
+  await app.register(resultsRoutes, { surveys });
+  await app.register(crosstabRoutes, { surveys });
   await app.register(responseRoutes, { now: opts.now });
   await app.register(exportRoutes);
   await app.register(shareRoutes, { publicUrl: opts.publicUrl });

@@ -208,6 +208,8 @@ function concernPages(rank: (typeof ranks)[number]): Page[] {
 export const csp2019: SurveyInput = {
   slug: 'csp-2019',
   title: 'Community Safety Priorities – Public Opinion Survey 2019',
+  // Later years are waves of the same series, compared with this one question by question.
+  series: { id: 'community-safety-priorities', title: 'Community Safety Priorities', wave: '2019' },
   owner: 'Dartford and Gravesham Community Safety Partnership',
   intro: [
     'Community Safety Partnerships (CSPs) bring together agencies and organisations to work jointly to reduce crime and anti-social behaviour (ASB) in their local areas. CSPs are legally required to carry out an audit of crime and disorder each year by collating relevant information held by partner agencies to help identify community safety priorities so that resources and efforts can be best targeted. However, the Partnership recognises that it is important not to rely on recorded statistics alone. The roots and causes of crime and ASB can be complex and we want to hear the views of local residents and people who live in Dartford or Gravesham on how crime and disorder affects them and what they feel are the priorities within their neighbourhoods.',
