@@ -1,7 +1,6 @@
-import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import helmet from 'helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { TrustProxy } from '../config.ts';
 import { renderError } from './errors.ts';
 
@@ -30,7 +29,7 @@ const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=()
 const OWN_HEADERS = { 'permissions-policy': PERMISSIONS_POLICY, 'cache-control': 'no-store' };
 
 /** Helmet's settings, the one definition of the security headers (HSTS and upgrades only when residents use https). */
-export function helmetOptions(publicUrl: string): FastifyHelmetOptions {
+export function helmetOptions(publicUrl: string): HelmetOptions {
   const https = publicUrl.startsWith('https:');
   return {
     contentSecurityPolicy: {
@@ -47,13 +46,14 @@ export function helmetOptions(publicUrl: string): FastifyHelmetOptions {
 }
 
 /**
- * Sets every security header on a reply that no hook has seen: the router's
- * own refusals (see routerErrors in errors.ts) reach neither helmet's hooks
- * nor ours.
+ * Sets every security header on a reply: helmet's middleware, built once
+ * (@fastify/helmet builds it again, parsing the CSP, for every request: 5 KB
+ * of garbage a request, see b16501d), then our own. Run on arrival for every
+ * route, and by the router's own refusals (see routerErrors in errors.ts),
+ * which no hook sees.
  */
 export function securityHeaders(publicUrl: string): (request: FastifyRequest, reply: FastifyReply) => void {
-  // The same options; helmet's CommonJS and ES module typings name them as two types.
-  const middleware = helmet(helmetOptions(publicUrl) as Parameters<typeof helmet>[0]);
+  const middleware = helmet(helmetOptions(publicUrl));
   return (request, reply) => {
     middleware(request.raw, reply.raw, () => {});
     reply.headers(OWN_HEADERS);
@@ -125,13 +125,13 @@ function bodyRefusal(request: FastifyRequest): { why: string; message: string } 
  */
 export default fp(
   async (app, opts: SecurityOptions) => {
-    await app.register(fastifyHelmet, helmetOptions(opts.publicUrl));
+    const setSecurityHeaders = securityHeaders(opts.publicUrl);
 
     // Behind a proxy without TRUST_PROXY, the burst and sign-in limits would
     // count every resident as one client: say so once (the header's value is never logged).
     let warnedAboutProxy = opts.trustProxy !== undefined && opts.trustProxy !== false;
     app.addHook('onRequest', (request, reply, done) => {
-      reply.headers(OWN_HEADERS);
+      setSecurityHeaders(request, reply);
       if (!warnedAboutProxy && request.headers['x-forwarded-for'] !== undefined) {
         warnedAboutProxy = true;
         app.log.warn(

@@ -1,4 +1,13 @@
-import gammainc from '@stdlib/math-base-special-gammainc';
+import { createRequire } from 'node:module';
+import type gammaincFunction from '@stdlib/math-base-special-gammainc';
+
+/**
+ * @stdlib's incomplete gamma (and its 40-odd modules, 12 MB of the server's
+ * resident memory) is loaded on the first test, never by a respondent's page.
+ */
+let gammainc: typeof gammaincFunction | undefined;
+const loadGammainc = () =>
+  (gammainc ??= createRequire(import.meta.url)('@stdlib/math-base-special-gammainc') as typeof gammaincFunction);
 
 /** |adjusted residual| above this marks a cell: the two-sided 5% point of the standard normal. */
 export const RESIDUAL_THRESHOLD = 1.96;
@@ -137,7 +146,7 @@ export function chiSquareTest(
  */
 export function chiSquareUpperTail(statistic: number, df: number): number {
   if (!(df > 0) || !(statistic >= 0)) throw new RangeError(`chi-square tail needs df > 0 and statistic ≥ 0`);
-  return gammainc(statistic / 2, df / 2, true, true);
+  return loadGammainc()(statistic / 2, df / 2, true, true);
 }
 
 /** A cell's adjusted residual in words: "more than expected", "fewer than expected", or null when not significant. */

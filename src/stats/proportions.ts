@@ -1,4 +1,10 @@
-import erfc from '@stdlib/math-base-special-erfc';
+import { createRequire } from 'node:module';
+import type erfcFunction from '@stdlib/math-base-special-erfc';
+
+/** @stdlib's erfc (10 MB of resident memory with its modules) is loaded on the first test, never by a respondent's page. */
+let erfc: typeof erfcFunction | undefined;
+const loadErfc = () =>
+  (erfc ??= createRequire(import.meta.url)('@stdlib/math-base-special-erfc') as typeof erfcFunction);
 
 /** The two-sided 5% point of the standard normal, qnorm(0.975). */
 export const Z_95 = 1.959963984540054;
@@ -118,7 +124,7 @@ function pooledTest(x1: number, n1: number, x2: number, n2: number): ProportionT
  * far below the 1e-16 where 1 − cdf would round to 0.
  */
 export function twoSidedNormalP(z: number): number {
-  return erfc(Math.abs(z) / Math.SQRT2);
+  return loadErfc()(Math.abs(z) / Math.SQRT2);
 }
 
 /**
