@@ -47,8 +47,8 @@ export function helmetOptions(publicUrl: string): HelmetOptions {
 
 /**
  * Sets every security header on a reply: helmet's middleware, built once
- * (@fastify/helmet builds it again, parsing the CSP, for every request: 5 KB
- * of garbage a request, see b16501d), then our own. Run on arrival for every
+ * (@fastify/helmet builds it again, parsing the CSP, for every request), then
+ * our own. Run on arrival for every
  * route, and by the router's own refusals (see routerErrors in errors.ts),
  * which no hook sees.
  */
