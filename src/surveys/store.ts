@@ -58,7 +58,9 @@ export function versionsOf(db: Kysely<Database>, slug: string) {
  * whatever the shipped file now says: admins may have changed it since.
  */
 export async function storeShipped(db: Kysely<Database>, surveys: Survey[], now: Date): Promise<void> {
-  for (const survey of surveys) {
+  // Read first: a server given a database it may not write (read-only file, full disk) must still start.
+  const stored = new Set((await db.selectFrom('surveys').select('slug').execute()).map((r) => r.slug));
+  for (const survey of surveys.filter((s) => !stored.has(s.slug))) {
     await transaction(db, async (trx) => {
       const at = now.toISOString();
       const inserted = await trx
