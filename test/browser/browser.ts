@@ -230,3 +230,41 @@ export async function resultsPageProblems(page: Page, label: string): Promise<st
     ...(overflow > 0 ? [`${label}: the page scrolls sideways by ${overflow} px`] : []),
   ];
 }
+
+/** The narrowest screen every page must fit. */
+export const SMALLEST = { width: 320, height: 640 };
+
+/** A page read without JavaScript, and a JavaScript tab to run axe in (see noJsPageCheck). */
+export interface CheckTabs {
+  noJs: BrowserContext;
+  withJs: BrowserContext;
+  page: Page;
+  axePage: Page;
+}
+
+/**
+ * A check of the no-JavaScript page as it stands, its problems pushed onto
+ * `problems`: axe with its best practices on the same address in the
+ * JavaScript tab, given the same cookies (a GET changes nothing), no sideways
+ * scrolling at the viewport's size and at 320px, and a screenshot `name-label`.
+ */
+export function noJsPageCheck(
+  tabs: CheckTabs,
+  viewport: { width: number; height: number },
+  name: string,
+  problems: string[],
+): (label: string) => Promise<void> {
+  return async (label) => {
+    await tabs.withJs.addCookies(await tabs.noJs.cookies());
+    await tabs.axePage.goto(tabs.page.url());
+    const found = await axe(tabs.axePage, label, { bestPractice: true });
+    problems.push(...found.blocking, ...found.other);
+    for (const at of [viewport, SMALLEST]) {
+      await tabs.page.setViewportSize(at);
+      const over = await sidewaysOverflow(tabs.page);
+      if (over > 0) problems.push(`${label}: ${over}px too wide at ${at.width}px`);
+    }
+    await tabs.page.setViewportSize(viewport);
+    await screenshot(tabs.page, `${name}-${label.replace(/\W+/g, '-')}`);
+  };
+}

@@ -14,13 +14,13 @@ import {
   openContext,
   PHONE,
   type Server,
+  SMALLEST,
   screenshot,
   sidewaysOverflow,
   startServer,
   summaryRows,
 } from './browser.ts';
 
-const SMALLEST = { width: 320, height: 640 };
 /** About you measured 3,130 px at 360 px before its ethnic backgrounds were grouped (now about 2,100). */
 const ABOUT_YOU_MAX_HEIGHT = 2400;
 

@@ -7,19 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createAccount, makeAdminApp, type TestApp } from '../helpers.ts';
-import {
-  axe,
-  DESKTOP,
-  JOURNEY_TIMEOUT,
-  launchChromium,
-  openContext,
-  PHONE,
-  screenshot,
-  sidewaysOverflow,
-} from './browser.ts';
+import { DESKTOP, JOURNEY_TIMEOUT, launchChromium, noJsPageCheck, openContext, PHONE } from './browser.ts';
 
 const PASSWORD = 'a long enough passphrase';
-const SMALLEST = { width: 320, height: 640 };
 const ADMIN = '/admin/surveys/csp-2019';
 
 let browser: Browser;
@@ -53,19 +43,7 @@ describe('the survey editor in a browser without JavaScript', () => {
           withJs = await openContext(browser, { viewport });
           const page = await noJs.newPage();
           const axePage = await withJs.newPage();
-          const check = async (label: string) => {
-            await withJs!.addCookies(await noJs!.cookies());
-            await axePage.goto(page.url());
-            const found = await axe(axePage, label, { bestPractice: true });
-            problems.push(...found.blocking, ...found.other);
-            for (const at of [viewport, SMALLEST]) {
-              await page.setViewportSize(at);
-              const over = await sidewaysOverflow(page);
-              if (over > 0) problems.push(`${label}: ${over}px too wide at ${at.width}px`);
-            }
-            await page.setViewportSize(viewport);
-            await screenshot(page, `survey-editor-${size}-${label.replace(/\W+/g, '-')}`);
-          };
+          const check = noJsPageCheck({ noJs, withJs, page, axePage }, viewport, `survey-editor-${size}`, problems);
 
           await page.goto(`${server.origin}/admin/login`);
           await page.fill('#email', 'admin@council.example');

@@ -8,19 +8,9 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createAccount, cspSurvey, makeAdminApp, type TestApp } from '../helpers.ts';
-import {
-  axe,
-  DESKTOP,
-  JOURNEY_TIMEOUT,
-  launchChromium,
-  openContext,
-  PHONE,
-  screenshot,
-  sidewaysOverflow,
-} from './browser.ts';
+import { DESKTOP, JOURNEY_TIMEOUT, launchChromium, noJsPageCheck, openContext, PHONE } from './browser.ts';
 
 const PASSWORD = 'a long enough passphrase';
-const SMALLEST = { width: 320, height: 640 };
 const ADMIN = '/admin/surveys/csp-2019';
 const BANNER = 'This response will not be counted: it is stored as a staff test.';
 
@@ -59,20 +49,7 @@ describe('test mode in a browser without JavaScript', () => {
           const page = await noJs.newPage();
           const axePage = await withJs.newPage();
 
-          /** axe on the same address in the JavaScript tab (a GET changes nothing), and the layout at this size and 320px. */
-          const check = async (label: string) => {
-            await withJs!.addCookies(await noJs!.cookies());
-            await axePage.goto(page.url());
-            const found = await axe(axePage, label, { bestPractice: true });
-            problems.push(...found.blocking, ...found.other);
-            for (const at of [viewport, SMALLEST]) {
-              await page.setViewportSize(at);
-              const over = await sidewaysOverflow(page);
-              if (over > 0) problems.push(`${label}: ${over}px too wide at ${at.width}px`);
-            }
-            await page.setViewportSize(viewport);
-            await screenshot(page, `test-mode-${size}-${label.replace(/\W+/g, '-')}`);
-          };
+          const check = noJsPageCheck({ noJs, withJs, page, axePage }, viewport, `test-mode-${size}`, problems);
           const banner = (p: Page) => p.locator('.app-test-banner');
 
           await page.goto(`${server.origin}/admin/login`);
