@@ -1,7 +1,7 @@
 import { areaLabels, optionsOf, type Survey } from '../survey/definition.ts';
 import type { PopulationTarget, TargetMapping } from '../weighting/targets.ts';
 import type { ResponseMatrix } from './response-matrix.ts';
-import { categoriesOf, categoryLabels } from './weighting.ts';
+import { categoriesOf, categoryLabels, type Weighting } from './weighting.ts';
 
 // Who answered against who lives there: per population variable, in each
 // district and overall, the respondents' share of each category beside the
@@ -117,4 +117,26 @@ export function representativeness(
     out.push({ variable, label: survey.population?.variables[variable]?.label ?? variable, places });
   }
   return out;
+}
+
+const compared = new WeakMap<Weighting, { survey: Survey; comparisons: VariableComparison[] }>();
+
+/**
+ * The comparison for a weighting's responses and figures, worked out once per
+ * weighting (which is kept until the responses, the figures or the settings
+ * change) and survey version (its labels): at 1M responses it is a pass over
+ * every row per variable, a few hundred milliseconds each time the page is asked for.
+ */
+export function representativenessOf(survey: Survey, weighting: Weighting): VariableComparison[] {
+  const kept = compared.get(weighting);
+  if (kept?.survey === survey) return kept.comparisons;
+  const comparisons = representativeness(
+    survey,
+    weighting.matrix,
+    weighting.rows,
+    weighting.targets,
+    weighting.mapping,
+  );
+  compared.set(weighting, { survey, comparisons });
+  return comparisons;
 }

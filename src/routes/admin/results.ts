@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { excludedCounts, type Filters, filtersQuery, flaggedCounts, parseFilters } from '../../analysis/filters.ts';
 import { buildReport, responsesByDay } from '../../analysis/report.ts';
-import { type PlaceComparison, representativeness } from '../../analysis/representativeness.ts';
+import { type PlaceComparison, representativenessOf } from '../../analysis/representativeness.ts';
 import { allTables, SECTIONS, type SectionId, sectionGroups } from '../../analysis/sections.ts';
 import { type Table, tableChart } from '../../analysis/tables.ts';
 import {
@@ -249,13 +249,7 @@ export default async function resultsRoutes(app: FastifyInstance, opts: ResultsO
       weight: query.weight,
       filterPairs: [...new URLSearchParams(filtersQuery(filters))],
       unweightedHref: resultsHref(path, filters),
-      representativeness: representativeness(
-        survey,
-        weighting.matrix,
-        weighting.rows,
-        weighting.targets,
-        weighting.mapping,
-      ).map((v) => ({
+      representativeness: representativenessOf(survey, weighting).map((v) => ({
         ...v,
         places: v.places.map((place) => comparisonView(v.variable, v.label, place)),
       })),
