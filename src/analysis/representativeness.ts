@@ -124,8 +124,8 @@ const compared = new WeakMap<Weighting, { survey: Survey; comparisons: VariableC
 /**
  * The comparison for a weighting's responses and figures, worked out once per
  * weighting (which is kept until the responses, the figures or the settings
- * change) and survey version (its labels): at 1M responses it is a pass over
- * every row per variable, a few hundred milliseconds each time the page is asked for.
+ * change) and survey version (its labels), rather than a pass over every
+ * response per variable each time the page is asked for.
  */
 export function representativenessOf(survey: Survey, weighting: Weighting): VariableComparison[] {
   const kept = compared.get(weighting);
