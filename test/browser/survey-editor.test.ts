@@ -3,24 +3,32 @@
 // resident sees it, publishes it, and copies the survey as next year's wave.
 // Each page passes axe (its best practices included) in a JavaScript tab
 // holding the same cookies, and never scrolls sideways, down to 320px.
-import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createAccount, makeAdminApp, type TestApp } from '../helpers.ts';
-import { DESKTOP, JOURNEY_TIMEOUT, launchChromium, noJsPageCheck, openContext, PHONE } from './browser.ts';
+import { createAccount } from '../helpers.ts';
+import {
+  ADMIN as ADMIN_ACCOUNT,
+  DESKTOP,
+  JOURNEY_TIMEOUT,
+  launchChromium,
+  noJsPageCheck,
+  openContext,
+  PHONE,
+  type Server,
+  signIn,
+  startServer,
+} from './browser.ts';
 
-const PASSWORD = 'a long enough passphrase';
 const ADMIN = '/admin/surveys/csp-2019';
 
 let browser: Browser;
-let server: TestApp & { origin: string };
+let server: Server;
 
 beforeAll(async () => {
   browser = await launchChromium();
-  const t = await makeAdminApp();
-  await createAccount(t.db, 'admin@council.example', 'admin', PASSWORD);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  server = { ...t, origin: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}` };
+  server = await startServer({}, async (t) => {
+    await createAccount(t.db, ADMIN_ACCOUNT.email, 'admin', ADMIN_ACCOUNT.password);
+  });
 });
 afterAll(async () => {
   await browser?.close();
@@ -45,10 +53,7 @@ describe('the survey editor in a browser without JavaScript', () => {
           const axePage = await withJs.newPage();
           const check = noJsPageCheck({ noJs, withJs, page, axePage }, viewport, `survey-editor-${size}`, problems);
 
-          await page.goto(`${server.origin}/admin/login`);
-          await page.fill('#email', 'admin@council.example');
-          await page.fill('#password', PASSWORD);
-          await Promise.all([page.waitForURL(`${server.origin}/admin`), page.click('button[type=submit]')]);
+          await signIn(page, server.origin);
           await page.goto(`${server.origin}${ADMIN}/definition`);
           await check('definition page');
 

@@ -4,28 +4,39 @@
 // erase confirmation and its outcome read right. Each page passes axe (its best
 // practices included) in a JavaScript tab holding the same cookies, and never
 // scrolls sideways, down to 320px.
-import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createAccount, cspSurvey, makeAdminApp, type TestApp } from '../helpers.ts';
-import { DESKTOP, JOURNEY_TIMEOUT, launchChromium, noJsPageCheck, openContext, PHONE } from './browser.ts';
+import { createAccount, cspSurvey } from '../helpers.ts';
+import {
+  ADMIN as ADMIN_ACCOUNT,
+  DESKTOP,
+  JOURNEY_TIMEOUT,
+  launchChromium,
+  noJsPageCheck,
+  openContext,
+  PHONE,
+  type Server,
+  signIn,
+  startServer,
+} from './browser.ts';
 
-const PASSWORD = 'a long enough passphrase';
 const ADMIN = '/admin/surveys/csp-2019';
 const BANNER = 'This response will not be counted: it is stored as a staff test.';
 
 let browser: Browser;
-let server: TestApp & { origin: string };
+let server: Server;
 
 beforeAll(async () => {
   browser = await launchChromium();
   // Not open until next year: only staff can go through it.
-  const t = await makeAdminApp({
-    surveys: [cspSurvey({ opensAt: `${new Date().getUTCFullYear() + 1}-01-10T09:00:00Z` })],
-  });
-  await createAccount(t.db, 'admin@council.example', 'admin', PASSWORD);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  server = { ...t, origin: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}` };
+  server = await startServer(
+    {
+      surveys: [cspSurvey({ opensAt: `${new Date().getUTCFullYear() + 1}-01-10T09:00:00Z` })],
+    },
+    async (t) => {
+      await createAccount(t.db, ADMIN_ACCOUNT.email, 'admin', ADMIN_ACCOUNT.password);
+    },
+  );
 });
 afterAll(async () => {
   await browser?.close();
@@ -52,10 +63,7 @@ describe('test mode in a browser without JavaScript', () => {
           const check = noJsPageCheck({ noJs, withJs, page, axePage }, viewport, `test-mode-${size}`, problems);
           const banner = (p: Page) => p.locator('.app-test-banner');
 
-          await page.goto(`${server.origin}/admin/login`);
-          await page.fill('#email', 'admin@council.example');
-          await page.fill('#password', PASSWORD);
-          await Promise.all([page.waitForURL(`${server.origin}/admin`), page.click('button[type=submit]')]);
+          await signIn(page, server.origin);
           await page.goto(`${server.origin}${ADMIN}`);
           await check('survey admin page');
           await Promise.all([
