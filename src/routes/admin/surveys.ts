@@ -13,6 +13,7 @@ import type { AdminSessions } from './session.ts';
 import shareRoutes from './share.ts';
 import targetsRoutes from './targets.ts';
 import testModeRoutes from './test-mode.ts';
+import wordingRoutes from './wording.ts';
 
 export interface SurveyRoutesOptions {
   sessions: AdminSessions;
@@ -48,5 +49,6 @@ export default async function surveyRoutes(app: FastifyInstance, opts: SurveyRou
     await adminOnly.register(importRoutes, { sessions: opts.sessions });
     await adminOnly.register(targetsRoutes, { sessions: opts.sessions, now: opts.now });
     await adminOnly.register(definitionRoutes, { sessions: opts.sessions, now: opts.now });
+    await adminOnly.register(wordingRoutes, { now: opts.now });
   });
 }
