@@ -28,8 +28,16 @@ export async function storedSurveys(db: Kysely<Database>): Promise<readonly Surv
 
 /** The survey named by --survey, as the database holds it now. */
 export async function surveyNamed(slug: string | undefined): Promise<Survey> {
+  return (await namedAmongStored(slug)).survey;
+}
+
+/** The survey named by --survey, and every stored survey beside it (read once). */
+export async function namedAmongStored(
+  slug: string | undefined,
+): Promise<{ survey: Survey; surveys: readonly Survey[] }> {
   if (!slug) throw new UsageError('--survey is required');
-  return pickSurvey(await withDb(storedSurveys), slug);
+  const surveys = await withDb(storedSurveys);
+  return { survey: pickSurvey(surveys, slug), surveys };
 }
 
 /** The survey of that slug among these, or a usage error naming the known ones. */

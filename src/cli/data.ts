@@ -5,8 +5,8 @@ import { areaCodes, type Survey } from '../survey/definition.ts';
 import {
   filterOptions,
   filtersFrom,
+  namedAmongStored,
   options,
-  storedSurveys,
   surveyNamed,
   UsageError,
   withConnection,
@@ -80,10 +80,10 @@ export async function reportCommand(args: string[]) {
     targets: { type: 'string' },
     compare: { type: 'string' },
   });
-  const survey = await surveyNamed(values.survey);
+  const { survey, surveys } = await namedAmongStored(values.survey);
   const filters = filtersFrom(survey, values);
   const { earlierWave } = await import('../analysis/waves.ts');
-  const previous = values.compare ? earlierWave(await withDb(storedSurveys), survey, values.compare) : undefined;
+  const previous = values.compare ? earlierWave(surveys, survey, values.compare) : undefined;
   if (previous && !previous.ok) throw new UsageError(`--compare: ${previous.message}`);
   if (previous && values.targets)
     throw new UsageError('--targets weights this wave alone: it cannot go with --compare');
