@@ -264,6 +264,17 @@ async function timedGet(port: number, cookie: string, path: string): Promise<{ s
   return { seconds: (performance.now() - started) / 1000, ok: response.status === 200 };
 }
 
+/**
+ * Waits for the response matrix the server builds in the background once it
+ * listens (a cross-tab asked for meanwhile joins that build) and returns the
+ * seconds since `since`: figures measured after this are not shared with it.
+ */
+async function matrixBuilt(port: number, cookie: string, since: number): Promise<number> {
+  const answer = await timedGet(port, cookie, '/admin/surveys/csp-2019/results/crosstabs?row=concern_1&column=age');
+  if (!answer.ok) throw new Error(`the cross-tab page did not answer on port ${port}`);
+  return (performance.now() - since) / 1000;
+}
+
 /** Server errors other than 503, the load shedding's deliberate "try again" answer. */
 const faults = (l: Load) =>
   Object.entries(l.codes ?? {})
@@ -427,6 +438,8 @@ async function main() {
     filterList = filters,
   ) => {
     const cookie = await signInAnalyst(port);
+    // The start-up build of the response matrix is over before anything is measured.
+    await matrixBuilt(port, cookie, performance.now());
     const lines: string[][] = [];
     for (const [filter, query] of filterList) {
       for (const [what, path] of views) {
@@ -462,7 +475,7 @@ async function main() {
     }
     section(
       'Analysis: report JSON and the results sections',
-      'Four analysts at once, each view for 4 s: the report JSON and the overview with each filter at every size, and every other results section at the largest size, unfiltered and for one area. The sections that read the response matrix (representativeness, cross-tabs, the responses list counts) build it on their first request; that first request is in these figures. autocannon reports p97.5 rather than p95; p97.5 under the target implies p95 under it. Target: p95 under 100 ms at 1M responses, unfiltered and filtered.',
+      'Four analysts at once, each view for 4 s: the report JSON and the overview with each filter at every size, and every other results section at the largest size, unfiltered and for one area. The sections that read the response matrix (representativeness, cross-tabs, the responses list counts) use the one the server builds in the background once it listens; each server is measured once that build is over (the cross-tab section says how long it takes). autocannon reports p97.5 rather than p95; p97.5 under the target implies p95 under it. Target: p95 under 100 ms at 1M responses, unfiltered and filtered.',
       ['responses', 'view', 'filter', 'requests/s', 'p50 ms', 'p97.5 ms', 'p99 ms', '200 answers'],
       analysisLines,
     );
@@ -476,20 +489,16 @@ async function main() {
     const size = smoke ? 1000 : 1_000_000;
     const path = await dataset(size);
     log(`cross-tabs at ${size}…`);
+    const started = performance.now();
     server = await startServer(SERVER, { DATABASE_URL: path }, 3997);
     const cookie = await signInAnalyst(3997);
     const base = '/admin/surveys/csp-2019/results/crosstabs';
-    // The first cross-tab builds the response matrix: timed alone.
+    const built = await matrixBuilt(3997, cookie, started);
+    // The first cross-tab once the matrix is there: timed alone.
     const first = await timedGet(3997, cookie, `${base}?row=concern_1&column=disability`);
     const crosstabLines: string[][] = [
-      [
-        'first cross-tab after start (builds the matrix)',
-        '',
-        fmt(first.seconds * 1000),
-        '–',
-        '–',
-        first.ok ? '1' : '0',
-      ],
+      ['response matrix built in the background, after the start (s)', '', fmt(built, 1), '–', '–', '1'],
+      ['first cross-tab once built', '', fmt(first.seconds * 1000), '–', '–', first.ok ? '1' : '0'],
     ];
     for (const [what, query] of [
       ['most important issue by disability', 'row=concern_1&column=disability'],
@@ -507,7 +516,7 @@ async function main() {
     problems.push(...crosstabLines.filter((l) => l[5] === '0').map((l) => `no cross-tab answered: ${l[0]}`));
     section(
       `Ad-hoc cross-tabs at ${size} responses`,
-      'Any question by any other, from the response matrix (every response as columns of small integers, built on the first request and rebuilt when the responses change); four analysts at once, 4 s each, the cross-tab page with its chi-square test, chart and suppression. The first line is the first request after the server starts, which builds the matrix (ms). A SQL self-join took 10–15 s at 1M. Target: p95 under 500 ms at 1M.',
+      'Any question by any other, from the response matrix (every response as columns of small integers, built in the background when the server starts and rebuilt when the responses change); four analysts at once, 4 s each, the cross-tab page with its chi-square test, chart and suppression. The first line is the time from starting the server until its matrix is built (s); a cross-tab asked for meanwhile waits for that build. The second is the first request after it (ms). A SQL self-join took 10–15 s at 1M. Target: p95 under 500 ms at 1M.',
       ['cross-tab', 'requests/s', 'p50 ms', 'p97.5 ms', 'p99 ms', '200 answers'],
       crosstabLines,
     );
@@ -521,12 +530,13 @@ async function main() {
     server = await startServer(SERVER, { DATABASE_URL: path }, 3998);
     const cookie = await signInAnalyst(3998);
     const page = '/admin/surveys/csp-2019/results/priorities';
+    await matrixBuilt(3998, cookie, performance.now());
     const cold = await timedGet(3998, cookie, `${page}?weight=age,sex,ethnic_group`);
     // Other settings, the matrix already built: the raking alone, then the page.
     const warm = await timedGet(3998, cookie, `${page}?weight=age,sex,ethnic_group&cap=5`);
     const weightingLines: string[][] = [
       [
-        'first weighted page after start (builds the matrix, rakes)',
+        'first weighted page after start (rakes; the matrix built at start)',
         '',
         fmt(cold.seconds * 1000),
         '–',
@@ -550,7 +560,7 @@ async function main() {
     problems.push(...weightingLines.filter((l) => l[5] === '0').map((l) => `no weighted page answered: ${l[0]}`));
     section(
       `Weighting ${size} responses`,
-      'Raking on age, sex and ethnic group within each district, then the priorities page with every table weighted (shares, Wilson intervals on the effective base). The first two lines are single requests, timed alone (ms): the first after the server starts (it also builds the response matrix), then the first under other settings. After that the weighting is kept until the responses, the figures or the settings change; four analysts at once for 4 s. Targets: the first weighted page within 2 s; cached, p95 under 100 ms.',
+      'Raking on age, sex and ethnic group within each district, then the priorities page with every table weighted (shares, Wilson intervals on the effective base). The first two lines are single requests, timed alone (ms): the first after the server starts, once its response matrix is built (see the cross-tab section), then the first under other settings. After that the weighting is kept until the responses, the figures or the settings change; four analysts at once for 4 s. Targets: the first weighted page within 2 s; cached, p95 under 100 ms.',
       ['what', 'requests/s', 'p50 ms (or the one request)', 'p97.5 ms', 'p99 ms', '200 answers'],
       weightingLines,
     );
@@ -626,6 +636,7 @@ async function main() {
     copyFileSync(source, path);
     server = await startServer(SERVER, { DATABASE_URL: path }, 3995);
     const cookie = await signInAnalyst(3995);
+    await matrixBuilt(3995, cookie, performance.now());
     const window = smoke ? 4 : 30;
     const duringLines: string[][] = [];
     const line = (what: string, journeys: Load, made: Download[]) =>
@@ -650,10 +661,18 @@ async function main() {
     }
     const rss = peakRssMb(server.pid);
     await stop(server);
+    // Straight after a start, while the server builds the response matrix in the background.
+    server = await startServer(SERVER, { DATABASE_URL: path }, 3995);
+    line(
+      'no export, straight after a start (the response matrix being built)',
+      load('journeys', 3995, { duration: window, connections: 50 }),
+      [],
+    );
+    await stop(server);
     for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
     section(
       `Respondents while an analyst exports ${size} responses`,
-      `50 concurrent respondents for ${window} s each: alone, then while the analysis page's CSV download of every response runs (again and again, back to back), then the workbook's. The export runs in a worker thread of the server, on its own read-only connection, at a lower priority than the request thread; the server (both threads) is pinned to one core. Server peak RSS ${fmt(rss)} MB. Target: p99 page latency under 100 ms with an export running.`,
+      `50 concurrent respondents for ${window} s each: alone, then while the analysis page's CSV download of every response runs (again and again, back to back), then the workbook's; last, alone again but in the first ${window} s after the server starts, while it builds the analysis's response matrix in the background (the cross-tab section gives how long that takes). The export runs in a worker thread of the server, on its own read-only connection, at a lower priority than the request thread; the server (both threads) is pinned to one core. Server peak RSS ${fmt(rss)} MB (before the restart). Target: p99 page latency under 100 ms with an export running.`,
       [
         'while',
         'journeys p50 ms',

@@ -1,3 +1,4 @@
+import { warmMatrices } from './analysis/matrix-cache.ts';
 import { buildApp } from './app.ts';
 import { DEFAULT_DRAFT_RETENTION_DAYS, loadConfig } from './config.ts';
 import { connect } from './db/open.ts';
@@ -6,7 +7,7 @@ import { draftCutoff, eraseStaleDrafts } from './responses/retention.ts';
 import { loadSurveys } from './survey/definitions/index.ts';
 
 // Start-up only: configuration, database, app, listen; erase stale drafts now
-// and every hour; close gracefully on a signal.
+// and every hour; build the analysis's response matrices; close gracefully on a signal.
 const config = loadConfig();
 // The shipped definitions: each stored on first start; the database's versions are served from then on.
 const shipped = loadSurveys();
@@ -45,6 +46,9 @@ async function eraseStaleDraftsNow() {
 const draftPurge = setInterval(eraseStaleDraftsNow, DRAFT_PURGE_INTERVAL_MS);
 draftPurge.unref();
 app.addHook('onClose', async () => clearInterval(draftPurge));
+const closed = new AbortController();
+// preClose: before the database closes under a build in progress.
+app.addHook('preClose', async () => closed.abort());
 
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -73,3 +77,5 @@ try {
   process.exit(1);
 }
 await eraseStaleDraftsNow();
+// In the background, so that the first cross-tab or weighted page after a start does not wait for it.
+void warmMatrices(db, app.surveys.all(), app.log, closed.signal);

@@ -11,6 +11,7 @@ import type { Config } from '../src/config.ts';
 import { connect } from '../src/db/open.ts';
 import type { AdminRole, Database } from '../src/db/schema.ts';
 import { type Engine, parseDatabaseUrl } from '../src/db/url.ts';
+import { importResponses } from '../src/exports/import.ts';
 import type { AdminSettings } from '../src/routes/admin/index.ts';
 import type { RespondentGuardSettings } from '../src/routes/respondent/guards.ts';
 import { defineSurvey, type Survey, type SurveyInput } from '../src/survey/definition.ts';
@@ -189,6 +190,17 @@ export async function makeApp(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The 420 responses consistent with the published 2019 tables (test/fixtures). */
+export const PUBLISHED_FIXTURE = join(import.meta.dirname, 'fixtures/csp-2019-published.csv');
+
+/** An app whose database holds the published fixture's 420 responses for csp-2019. */
+export async function makeFixtureApp(options: Parameters<typeof makeApp>[0] = {}): Promise<TestApp> {
+  const t = await makeApp(options);
+  const imported = await importResponses(t.db, cspSurvey(), readFileSync(PUBLISHED_FIXTURE));
+  if (!imported.ok) throw new Error('the published fixture did not import');
+  return t;
 }
 
 /** Encodes form fields as a browser would (repeated names for several ticks). */

@@ -8,8 +8,8 @@ import { channelCodes, excludedOf, type Filters, flaggedOf } from './filters.ts'
 
 // Every response of a survey as columns of small integers, for what the
 // running counts cannot answer: a cross-tab of any question by any other, and
-// the weighted figures. Built from the stored responses and rebuilt when the
-// survey's changes counter has moved (see rollups/count-sheet.ts).
+// the weighted figures. Built from the stored responses; kept, and rebuilt
+// when the survey's changes counter moves, by matrix-cache.ts.
 
 /** One question (or a derived variable) as a column: each response's code(s) as indices into `codes`. */
 export interface MatrixColumn {
@@ -26,7 +26,7 @@ export interface ResponseMatrix {
   survey: string;
   version: number;
   builtAt: number;
-  /** How long the build took (ms): staleness is allowed in proportion (see matrixFor). */
+  /** How long the build took (ms): staleness is allowed in proportion (see matrix-cache.ts). */
   buildMs: number;
   size: number;
   /** Each response's id (see responseIdAt): rows are in the order of their ids as the database sorts them. */
@@ -316,42 +316,4 @@ export function selectRows(matrix: ResponseMatrix, survey: Survey, filters: Filt
     out[n++] = i;
   }
   return out.subarray(0, n);
-}
-
-type Held = { matrix: ResponseMatrix } | { building: Promise<ResponseMatrix> };
-const caches = new WeakMap<Kysely<Database>, Map<string, Held>>();
-
-/** Staleness allowed, in build times: a matrix that took 5 s to build is reused for up to 50 s after a change. */
-const STALENESS_PER_BUILD = 10;
-
-/**
- * The survey's matrix, built once and rebuilt when its responses have changed
- * since; after a change, the one in hand is still used for up to ten times
- * what it took to build (figures "as of" its build), so a large survey that
- * respondents keep answering is not rebuilt on every request.
- */
-export async function matrixFor(db: Kysely<Database>, survey: Survey): Promise<ResponseMatrix> {
-  let cache = caches.get(db);
-  if (!cache) {
-    cache = new Map();
-    caches.set(db, cache);
-  }
-  const key = survey.slug;
-  const held = cache.get(key);
-  if (held && 'building' in held) return held.building;
-  if (held) {
-    const { matrix } = held;
-    if (Date.now() - matrix.builtAt < matrix.buildMs * STALENESS_PER_BUILD) return matrix;
-    if ((await surveyVersion(db, survey.slug)) === matrix.version) return matrix;
-  }
-  const building = buildMatrix(db, survey);
-  cache.set(key, { building });
-  try {
-    const matrix = await building;
-    cache.set(key, { matrix });
-    return matrix;
-  } catch (err) {
-    cache.delete(key);
-    throw err;
-  }
 }

@@ -8,7 +8,8 @@ import { DEFAULT_VARIABLES, INTERVAL_METHOD, type RakeResult, rake } from '../we
 import { targetsOf } from '../weighting/store.ts';
 import { mappingOf, mergeCategories, type PopulationTarget, type TargetMapping } from '../weighting/targets.ts';
 import { type Filters, filtersQuery } from './filters.ts';
-import { codesAt, type MatrixColumn, matrixFor, type ResponseMatrix, selectRows } from './response-matrix.ts';
+import { matrixFor } from './matrix-cache.ts';
+import { codesAt, type MatrixColumn, type ResponseMatrix, selectRows } from './response-matrix.ts';
 
 // Weighting the responses under the filters to the survey's population
 // figures (raking, src/weighting/rake.ts), and the weighted shares every

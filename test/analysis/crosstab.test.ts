@@ -1,19 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crosstab, crosstabJson } from '../../src/analysis/crosstab.ts';
 import { buildReportFromRows } from '../../src/analysis/reference-report.ts';
-import { buildMatrix, matrixFor, selectRows } from '../../src/analysis/response-matrix.ts';
-import { importResponses } from '../../src/exports/import.ts';
-import { cspSurvey, makeApp, Respondent, type TestApp } from '../helpers.ts';
+import { buildMatrix, selectRows } from '../../src/analysis/response-matrix.ts';
+import { cspSurvey, makeFixtureApp, type TestApp } from '../helpers.ts';
 
 const survey = cspSurvey();
-const fixture = readFileSync(join(import.meta.dirname, '../fixtures/csp-2019-published.csv'));
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await makeApp();
-  expect((await importResponses(t.db, survey, fixture)).ok).toBe(true);
+  t = await makeFixtureApp();
 });
 afterAll(() => t.close());
 
@@ -75,19 +70,5 @@ describe('a cross-tab from the response matrix', () => {
     // Column totals are respondents, not ticks: no more than answered the gender question.
     const genderAnswered = (reference.questions.gender as { answered: number }).answered;
     for (const n of table.columnTotals) expect(n).toBeLessThanOrEqual(genderAnswered);
-  });
-
-  it('is rebuilt once the responses change, and left as it is while they do not', async () => {
-    const first = await matrixFor(t.db, survey);
-    expect(await matrixFor(t.db, survey)).toBe(first);
-    const r = new Respondent(t.app);
-    await r.start();
-    await r.answer('area', { area: 'gravesham' });
-    // Built a moment ago: the stale one is still served for a while (ten build times), then rebuilt.
-    await new Promise((resolve) => setTimeout(resolve, Math.ceil(first.buildMs * 10) + 5));
-    const second = await matrixFor(t.db, survey);
-    expect(second).not.toBe(first);
-    expect(second.size).toBe(421);
-    expect(second.version).toBeGreaterThan(first.version);
   });
 });

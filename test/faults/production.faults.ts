@@ -47,6 +47,11 @@ it('the compiled command line imports, and the compiled server serves the survey
 
   server = await ServerProcess.start(databaseUrl);
   const { url } = server;
+  const started = server;
+  // The analysis's response matrix is built in the background once it listens, not by an analyst's first page.
+  await expect
+    .poll(() => started.log, { timeout: 15_000 })
+    .toMatch(/"survey":"csp-2019","responses":420,"ms":\d+,"msg":"response matrix built"/);
 
   // Views (found from dist/ through appRoot), static files and the share card.
   const home = await fetch(`${url}/`, { redirect: 'manual' });

@@ -133,6 +133,10 @@ describe('weighted results', () => {
     expect(page.body).toContain('Most important issue (weighted estimates)');
     expect(page.body).toMatch(/effective sample size \d+\.\d/);
     expect(page.body).toContain('Wilson');
+    // The weighted figures say when their responses were read (a large survey's are rebuilt behind them).
+    expect(page.body).toMatch(
+      /Respondents weighted<\/dt><dd[^>]*>\d+ \(the responses as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\)/,
+    );
     const table = comparison(page.body, 'concern_1');
     const asb = table.get('Anti-social behaviour') as string[];
     // Count, % as answered, % weighted, interval: the count stays the base.

@@ -158,6 +158,8 @@ export function weightingView(survey: Survey, filters: Filters, weighting: Weigh
           largest: result.overall.largestWeight.toFixed(2),
           capped: result.overall.capped,
           iterations: result.overall.iterations,
+          // The responses as they stood when the matrix was built (a large survey's is rebuilt behind it).
+          asOf: new Date(weighting.matrix.builtAt).toISOString(),
           districts: result.districts.map((d) => ({
             label: areaLabels(survey).get(d.district) ?? d.district,
             respondents: d.respondents,
