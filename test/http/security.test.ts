@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
+import helmet from 'helmet';
 import { afterEach, describe, expect, it } from 'vitest';
+import { helmetHeaders, helmetOptions } from '../../src/plugins/security.ts';
 import { FORM_COOKIE } from '../../src/routes/respondent/index.ts';
 import {
   AdminAgent,
@@ -60,6 +64,30 @@ describe('security headers', () => {
       expect(res.headers['x-powered-by'], what).toBeUndefined();
     }
     expect(CSP).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+  });
+
+  it("are exactly the headers helmet's own middleware sets on a real response, for http and https", async () => {
+    for (const url of ['http://localhost:3000', 'https://survey.example.org']) {
+      const server = createServer((req, res) => helmet(helmetOptions(url))(req, res, () => res.end()));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const real = await fetch(`http://127.0.0.1:${port}/`);
+        const transport = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+        const fromHelmet = Object.fromEntries([...real.headers].filter(([name]) => !transport.has(name)));
+        expect(Object.keys(fromHelmet).length, url).toBeGreaterThan(8);
+        expect(helmetHeaders(helmetOptions(url)), url).toEqual(fromHelmet);
+        // And each of them reaches a reply of the app.
+        t = await makeApp({ config: { publicUrl: url } });
+        const page = await t.app.inject({ url: '/s/csp-2019' });
+        for (const [name, value] of Object.entries(fromHelmet))
+          expect(page.headers[name], `${url} ${name}`).toBe(value);
+        await t.close();
+        t = undefined;
+      } finally {
+        server.close();
+      }
+    }
   });
 
   it('answers a URL the router cannot read with the plain error page and every header, never bare JSON', async () => {

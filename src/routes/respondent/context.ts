@@ -74,12 +74,16 @@ export type Respondents = Awaited<ReturnType<typeof respondentContext>>;
 export async function respondentContext(app: FastifyInstance, opts: RespondentOptions) {
   const cookieOptions = (survey: Survey) => draftCookieOptions(survey, opts.secureCookies);
 
+  /** Each request's draft token, read once: the survey, CSRF, draft and test-mode checks all ask for it. */
+  const tokens = new WeakMap<FastifyRequest, string | undefined>();
   /** The draft token in the signed cookie, or undefined when missing or forged. */
   const draftToken = (request: FastifyRequest): string | undefined => {
+    if (tokens.has(request)) return tokens.get(request);
     const raw = request.cookies[DRAFT_COOKIE];
-    if (!raw) return undefined;
-    const result = request.unsignCookie(raw);
-    return result.valid && result.value ? result.value : undefined;
+    const result = raw ? request.unsignCookie(raw) : undefined;
+    const token = result?.valid && result.value ? result.value : undefined;
+    tokens.set(request, token);
+    return token;
   };
 
   /** What the form tokens are bound to: the draft, or before Start none (the library needs a non-empty value). */
