@@ -7,9 +7,9 @@ import { buildMatrix, type ResponseMatrix } from './response-matrix.ts';
 
 // Each survey's response matrix, kept between requests: built in the
 // background when the server starts (warmMatrices), and rebuilt when the
-// responses change. Only the very first build is ever waited for by a request
-// that a slow build would keep waiting: after that, a slow rebuild runs behind
-// the matrix in hand, which is served meanwhile (its figures "as of" its build).
+// responses change. A slow rebuild runs behind the matrix in hand, which is
+// served meanwhile (its figures "as of" its build): a request waits only for
+// a survey's first build, or for a rebuild quick enough not to notice.
 
 interface Held {
   matrix?: ResponseMatrix;

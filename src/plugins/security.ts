@@ -48,11 +48,11 @@ export function helmetOptions(publicUrl: string): HelmetOptions {
 
 /**
  * Sets every security header on a reply: helmet's, then our own. Helmet's
- * middleware sees nothing of the request with these options, so it runs once,
- * here, into a plain record, and each reply gets the record (its headers
- * through raw setHeader on every request cost a tenth of the respondents'
- * throughput: bench/RESULTS.md). Run on arrival for every route, and by the
- * router's own refusals (see routerErrors in errors.ts), which no hook sees.
+ * middleware reads nothing of the request with these options, so it runs
+ * once, into a plain record that every reply gets (run per request through the
+ * raw response it was the respondents' costliest header work: bench/RESULTS.md).
+ * Run on arrival for every route, and by the router's own refusals (see
+ * routerErrors in errors.ts), which no hook sees.
  */
 export function securityHeaders(publicUrl: string): (request: FastifyRequest, reply: FastifyReply) => void {
   const headers = { ...helmetHeaders(helmetOptions(publicUrl)), ...OWN_HEADERS };
